@@ -1,0 +1,258 @@
+// The sublist: a trie of subject tokens holding subscriptions, with `*` and `>` nodes and
+// queue subscribers kept apart from plain ones, plus a bounded cache of match results per
+// literal subject. Any insert or remove bumps the generation and empties the cache.
+import type { Subscription } from "./client.js";
+
+interface Node {
+  next: Level | null;
+  psubs: Set<Subscription>;
+  /** queue name → members */
+  qsubs: Map<string, Set<Subscription>> | null;
+}
+
+interface Level {
+  nodes: Map<string, Node>;
+  pwc: Node | null;
+  fwc: Node | null;
+}
+
+export interface MatchResult {
+  /** plain subscribers: each gets a copy */
+  readonly psubs: Subscription[];
+  /** queue groups: each group gets one copy, delivered to one member */
+  readonly qsubs: Subscription[][];
+}
+
+export interface SublistStats {
+  num_subscriptions: number;
+  num_cache: number;
+  num_inserts: number;
+  num_removes: number;
+  num_matches: number;
+  cache_hit_rate: number;
+  max_fanout: number;
+  avg_fanout: number;
+}
+
+const EMPTY: MatchResult = Object.freeze({ psubs: [], qsubs: [] }) as MatchResult;
+const DEFAULT_CACHE_SIZE = 1024;
+
+function newLevel(): Level {
+  return { nodes: new Map(), pwc: null, fwc: null };
+}
+
+function newNode(): Node {
+  return { next: null, psubs: new Set(), qsubs: null };
+}
+
+function nodeIsEmpty(n: Node): boolean {
+  return n.psubs.size === 0 && (n.qsubs === null || n.qsubs.size === 0) && (n.next === null || levelIsEmpty(n.next));
+}
+
+function levelIsEmpty(l: Level): boolean {
+  return l.nodes.size === 0 && l.pwc === null && l.fwc === null;
+}
+
+export class Sublist {
+  private root: Level = newLevel();
+  private cache: Map<string, MatchResult> | null;
+  private readonly cacheMax: number;
+  private count = 0;
+  /** bumped on every change; lets holders of a MatchResult know it may be stale */
+  genid = 0;
+  private inserts = 0;
+  private removes = 0;
+  private matches = 0;
+  private cacheHits = 0;
+  private maxFanout = 0;
+  private totalFanout = 0;
+  private cachedResults = 0;
+
+  constructor(opts: { cache?: boolean; cacheSize?: number } = {}) {
+    this.cache = opts.cache === false ? null : new Map();
+    this.cacheMax = opts.cacheSize ?? DEFAULT_CACHE_SIZE;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  insert(sub: Subscription): void {
+    const tokens = sub.subject.split(".");
+    let level = this.root;
+    let node: Node | null = null;
+    for (let i = 0; i < tokens.length; i++) {
+      const t = tokens[i];
+      if (t === "*") {
+        node = level.pwc ??= newNode();
+      } else if (t === ">") {
+        node = level.fwc ??= newNode();
+      } else {
+        node = level.nodes.get(t) ?? null;
+        if (node === null) {
+          node = newNode();
+          level.nodes.set(t, node);
+        }
+      }
+      if (i < tokens.length - 1) level = node.next ??= newLevel();
+    }
+    const n = node!;
+    if (sub.queue === undefined) {
+      if (n.psubs.has(sub)) return;
+      n.psubs.add(sub);
+    } else {
+      n.qsubs ??= new Map();
+      let members = n.qsubs.get(sub.queue);
+      if (!members) {
+        members = new Set();
+        n.qsubs.set(sub.queue, members);
+      }
+      if (members.has(sub)) return;
+      members.add(sub);
+    }
+    this.count++;
+    this.inserts++;
+    this.changed();
+  }
+
+  /** Returns false when the subscription was not there. */
+  remove(sub: Subscription): boolean {
+    const tokens = sub.subject.split(".");
+    const path: { level: Level; token: string; node: Node }[] = [];
+    let level: Level | null = this.root;
+    let node: Node | null = null;
+    for (let i = 0; i < tokens.length; i++) {
+      if (level === null) return false;
+      const t = tokens[i];
+      node = t === "*" ? level.pwc : t === ">" ? level.fwc : level.nodes.get(t) ?? null;
+      if (node === null) return false;
+      path.push({ level, token: t, node });
+      level = node.next;
+    }
+    const n = node!;
+    if (sub.queue === undefined) {
+      if (!n.psubs.delete(sub)) return false;
+    } else {
+      const members = n.qsubs?.get(sub.queue);
+      if (!members || !members.delete(sub)) return false;
+      if (members.size === 0) n.qsubs!.delete(sub.queue);
+    }
+    // prune empty nodes so that churn (inboxes) does not grow the trie
+    for (let i = path.length - 1; i >= 0; i--) {
+      const p = path[i];
+      if (p.node.next !== null && levelIsEmpty(p.node.next)) p.node.next = null;
+      if (!nodeIsEmpty(p.node)) break;
+      if (p.token === "*") p.level.pwc = null;
+      else if (p.token === ">") p.level.fwc = null;
+      else p.level.nodes.delete(p.token);
+    }
+    this.count--;
+    this.removes++;
+    this.changed();
+    return true;
+  }
+
+  private changed(): void {
+    this.genid++;
+    if (this.cache !== null && this.cache.size > 0) this.cache.clear();
+  }
+
+  /** All subscriptions whose subject matches the literal `subject`. */
+  match(subject: string): MatchResult {
+    this.matches++;
+    const cache = this.cache;
+    if (cache !== null) {
+      const hit = cache.get(subject);
+      if (hit !== undefined) {
+        this.cacheHits++;
+        return hit;
+      }
+    }
+    const psubs: Subscription[] = [];
+    const qgroups = new Map<string, Subscription[]>();
+    matchLevel(this.root, subject.split("."), 0, psubs, qgroups);
+    let result: MatchResult;
+    if (psubs.length === 0 && qgroups.size === 0) result = EMPTY;
+    else result = { psubs, qsubs: qgroups.size === 0 ? [] : [...qgroups.values()] };
+    const fanout = psubs.length + qgroups.size;
+    if (fanout > this.maxFanout) this.maxFanout = fanout;
+    this.totalFanout += fanout;
+    this.cachedResults++;
+    if (cache !== null) {
+      if (cache.size >= this.cacheMax) {
+        // drop the oldest quarter (a Map iterates in insertion order)
+        let drop = this.cacheMax >> 2;
+        for (const k of cache.keys()) {
+          cache.delete(k);
+          if (--drop <= 0) break;
+        }
+      }
+      cache.set(subject, result);
+    }
+    return result;
+  }
+
+  /** True when some subscription matches `subject`. */
+  hasInterest(subject: string): boolean {
+    const r = this.match(subject);
+    return r.psubs.length > 0 || r.qsubs.length > 0;
+  }
+
+  stats(): SublistStats {
+    return {
+      num_subscriptions: this.count,
+      num_cache: this.cache?.size ?? 0,
+      num_inserts: this.inserts,
+      num_removes: this.removes,
+      num_matches: this.matches,
+      cache_hit_rate: this.matches === 0 ? 0 : this.cacheHits / this.matches,
+      max_fanout: this.maxFanout,
+      avg_fanout: this.cachedResults === 0 ? 0 : this.totalFanout / this.cachedResults,
+    };
+  }
+
+  /** Every subscription, for monitoring. */
+  all(): Subscription[] {
+    const out: Subscription[] = [];
+    const walk = (l: Level) => {
+      const visit = (n: Node) => {
+        for (const s of n.psubs) out.push(s);
+        if (n.qsubs) for (const m of n.qsubs.values()) for (const s of m) out.push(s);
+        if (n.next) walk(n.next);
+      };
+      for (const n of l.nodes.values()) visit(n);
+      if (l.pwc) visit(l.pwc);
+      if (l.fwc) visit(l.fwc);
+    };
+    walk(this.root);
+    return out;
+  }
+}
+
+function collect(n: Node, psubs: Subscription[], qgroups: Map<string, Subscription[]>): void {
+  for (const s of n.psubs) psubs.push(s);
+  if (n.qsubs !== null) {
+    for (const [q, members] of n.qsubs) {
+      let g = qgroups.get(q);
+      if (!g) {
+        g = [];
+        qgroups.set(q, g);
+      }
+      for (const s of members) g.push(s);
+    }
+  }
+}
+
+function matchLevel(level: Level, tokens: string[], i: number, psubs: Subscription[], qgroups: Map<string, Subscription[]>): void {
+  const last = i === tokens.length - 1;
+  if (level.fwc !== null) collect(level.fwc, psubs, qgroups);
+  if (level.pwc !== null) {
+    if (last) collect(level.pwc, psubs, qgroups);
+    else if (level.pwc.next !== null) matchLevel(level.pwc.next, tokens, i + 1, psubs, qgroups);
+  }
+  const n = level.nodes.get(tokens[i]);
+  if (n !== undefined) {
+    if (last) collect(n, psubs, qgroups);
+    else if (n.next !== null) matchLevel(n.next, tokens, i + 1, psubs, qgroups);
+  }
+}

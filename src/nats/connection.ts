@@ -1,0 +1,426 @@
+// A NATS client connection: the protocol adapter between a Transport and the routing core.
+import type { Account } from "../core/account.js";
+import type { Client, Subscription } from "../core/client.js";
+import { Outbound, type Flushable } from "../core/outbound.js";
+import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../core/subject.js";
+import type { Transport } from "../transport/transport.js";
+import { Parser, type ParseError, type ParserHandler } from "./parser.js";
+import type { ConnectOptions, ClientHost, ClosedReason } from "./types.js";
+
+/** A subscription of a NATS connection; remembers the last frame head it built. */
+interface NatsSubscription extends Subscription {
+  lastSubject: string;
+  lastReply: string | undefined;
+  /** "MSG <subject> <sid> [reply] " for lastSubject/lastReply */
+  lastHead: string;
+}
+
+const NO_RESPONDERS_HDR = "NATS/1.0 503\r\n\r\n";
+
+export class NatsConnection implements Client, ParserHandler, Flushable {
+  readonly kind = "client" as const;
+  echo = true;
+  dirty = false;
+  readonly start = new Date();
+  lastActivity = this.start;
+
+  // from CONNECT
+  connected = false;
+  verbose = false;
+  pedantic = false;
+  headers = false;
+  noResponders = false;
+  name = "";
+  lang = "";
+  version = "";
+  user: string | undefined;
+
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+  rttMs = 0;
+  readonly subs = new Map<string, NatsSubscription>();
+
+  closed = false;
+  closedReason: ClosedReason | undefined;
+  stop: Date | undefined;
+
+  private readonly parser: Parser;
+  private readonly out = new Outbound();
+  private authPending: boolean;
+  private pingsOut = 0;
+  private pingSentAt = 0;
+  private lastIn = 0;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private authTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly cid: number,
+    readonly transport: Transport,
+    private readonly host: ClientHost,
+    public account: Account,
+  ) {
+    const o = host.options;
+    this.parser = new Parser(this, { maxPayload: o.max_payload, maxControlLine: o.max_control_line });
+    this.authPending = host.authRequired(this);
+  }
+
+  /** Sends INFO and starts reading. */
+  begin(): void {
+    const t = this.transport;
+    t.onData((chunk) => this.received(chunk));
+    t.onClose((err) => this.closeConnection(err ? "Read Error" : "Client Closed"));
+    t.onDrain(() => this.drained());
+    this.out.text("INFO " + this.host.infoFor(this) + "\r\n");
+    this.flushNow();
+    const o = this.host.options;
+    if (this.authPending) this.authTimer = setTimeout(() => this.authTimeout(), o.auth_timeout_ms);
+    this.armPing(Math.min(o.ping_interval_ms, 2_000));
+    this.host.logger.debug(`${this} - Client connection created`);
+  }
+
+  toString(): string {
+    return `${this.transport.remoteAddress}:${this.transport.remotePort} - cid:${this.cid}`;
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastIn = Date.now();
+    this.parser.parse(chunk);
+  }
+
+  // ---- ParserHandler
+
+  onConnect(json: string): void {
+    let c: ConnectOptions;
+    try {
+      c = JSON.parse(json);
+      if (typeof c !== "object" || c === null || Array.isArray(c)) throw new Error("not an object");
+    } catch {
+      this.host.logger.error(`${this} - Bad CONNECT: ${json.slice(0, 128)}`);
+      this.protocolViolation("Unknown Protocol Operation");
+      return;
+    }
+    if (this.host.logger.traceEnabled) this.host.logger.trace(`${this} - <<- [CONNECT ${redactConnect(c)}]`);
+    this.verbose = c.verbose === true;
+    this.pedantic = c.pedantic === true;
+    this.headers = c.headers === true && !this.host.options.no_header_support;
+    this.noResponders = c.no_responders === true;
+    this.echo = c.echo !== false;
+    this.name = typeof c.name === "string" ? c.name : "";
+    this.lang = typeof c.lang === "string" ? c.lang : "";
+    this.version = typeof c.version === "string" ? c.version : "";
+    const proto = c.protocol ?? 0;
+    if (typeof proto !== "number" || proto < 0 || proto > 1) {
+      this.protocolViolation("invalid client protocol");
+      return;
+    }
+    if (this.noResponders && !this.headers) {
+      this.protocolViolation("no responders requires headers support");
+      return;
+    }
+    if (this.authPending) {
+      const r = this.host.authenticate(this, c);
+      if (!r.ok) {
+        this.authViolation(r.reason);
+        return;
+      }
+      if (r.account) this.account = r.account;
+      this.user = r.user;
+      this.authPending = false;
+      clearTimeout(this.authTimer);
+      this.authTimer = undefined;
+    }
+    this.connected = true;
+    if (this.verbose) this.ok();
+  }
+
+  onPub(subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+    if (this.authPending) return this.authViolation("publish before CONNECT");
+    this.inMsgs++;
+    this.inBytes += msg.length;
+    const host = this.host;
+    host.stats.inMsgs++;
+    host.stats.inBytes += msg.length;
+    if (host.logger.traceEnabled) host.logger.trace(`${this} - <<- [${hdrLen > 0 ? "HPUB" : "PUB"} ${subject}${reply ? " " + reply : ""} ${msg.length}]`);
+    if (this.pedantic && !isValidLiteralSubject(subject)) {
+      this.sendErr("Invalid Publish Subject");
+      return;
+    }
+    const n = this.account.route(this, subject, reply, msg, hdrLen);
+    if (n === 0 && reply !== undefined && this.noResponders) this.noRespondersReply(reply);
+    if (this.verbose) this.ok();
+  }
+
+  onSub(subject: string, queue: string | undefined, sid: string): void {
+    if (this.authPending) return this.authViolation("subscribe before CONNECT");
+    const log = this.host.logger;
+    if (log.traceEnabled) log.trace(`${this} - <<- [SUB ${subject}${queue ? " " + queue : ""} ${sid}]`);
+    if (!isValidSubject(subject) || (queue !== undefined && !isValidQueueName(queue))) {
+      this.sendErr("Invalid Subject");
+      return;
+    }
+    if (this.subs.has(sid)) {
+      // nats-server treats a repeated sid as a no-op
+      if (this.verbose) this.ok();
+      return;
+    }
+    const max = this.host.options.max_subscriptions;
+    if (max > 0 && this.subs.size >= max) {
+      log.error(`${this} - maximum subscriptions exceeded`);
+      this.sendErr("maximum subscriptions exceeded");
+      return;
+    }
+    const sub: NatsSubscription = {
+      client: this, subject, queue, sid, max: 0, delivered: 0, closed: false,
+      lastSubject: "", lastReply: undefined, lastHead: "",
+    };
+    this.subs.set(sid, sub);
+    this.account.sublist.insert(sub);
+    if (this.verbose) this.ok();
+  }
+
+  onUnsub(sid: string, max: number): void {
+    if (this.authPending) return this.authViolation("unsubscribe before CONNECT");
+    const log = this.host.logger;
+    if (log.traceEnabled) log.trace(`${this} - <<- [UNSUB ${sid}${max > 0 ? " " + max : ""}]`);
+    const sub = this.subs.get(sid);
+    if (sub !== undefined) {
+      if (max > 0 && sub.delivered < max) sub.max = max;
+      else this.removeSub(sub);
+    }
+    if (this.verbose) this.ok();
+  }
+
+  onPing(): void {
+    if (this.authPending) return this.authViolation("PING before CONNECT");
+    this.out.text("PONG\r\n");
+    this.host.scheduler.mark(this);
+  }
+
+  onPong(): void {
+    if (this.authPending) return this.authViolation("PONG before CONNECT");
+    this.pingsOut = 0;
+    if (this.pingSentAt > 0) {
+      this.rttMs = Date.now() - this.pingSentAt;
+      this.pingSentAt = 0;
+    }
+  }
+
+  onPeerError(text: string): void {
+    this.host.logger.error(`${this} - Client Error ${text}`);
+    this.closeConnection("Client Closed");
+  }
+
+  onParseError(kind: ParseError, detail: string): void {
+    const log = this.host.logger;
+    switch (kind) {
+      case "max_payload":
+        log.error(`${this} - maximum payload exceeded: ${detail}`);
+        this.sendErr("Maximum Payload Violation");
+        this.closeConnection("Maximum Payload Exceeded");
+        return;
+      case "max_control_line":
+        log.error(`${this} - maximum control line exceeded`);
+        this.sendErr("Maximum Control Line Exceeded");
+        this.closeConnection("Maximum Control Line Exceeded");
+        return;
+      default:
+        log.error(`${this} - Client parser ERROR: ${detail}`);
+        this.protocolViolation("Unknown Protocol Operation");
+    }
+  }
+
+  // ---- Client
+
+  deliver(s: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+    if (this.closed) return;
+    const sub = s as NatsSubscription;
+    sub.delivered++;
+    let body = msg;
+    let h = hdrLen;
+    if (h > 0 && !this.headers) {
+      body = msg.subarray(h);
+      h = 0;
+    }
+    let head: string;
+    if (sub.lastSubject === subject && sub.lastReply === reply && h === 0) head = sub.lastHead;
+    else if (h === 0) {
+      head = "MSG " + subject + " " + sub.sid + (reply === undefined ? " " : " " + reply + " ");
+      sub.lastSubject = subject;
+      sub.lastReply = reply;
+      sub.lastHead = head;
+    } else {
+      head = "HMSG " + subject + " " + sub.sid + (reply === undefined ? " " : " " + reply + " ") + h + " ";
+    }
+    this.out.frame(head + body.length + "\r\n", body, "\r\n");
+    this.outMsgs++;
+    this.outBytes += body.length;
+    const stats = this.host.stats;
+    stats.outMsgs++;
+    stats.outBytes += body.length;
+    if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
+    if (this.out.size > this.host.options.max_pending) {
+      this.slowConsumer("MaxPending");
+      return;
+    }
+    this.host.scheduler.mark(this);
+  }
+
+  // ---- output
+
+  /** Queues protocol text and schedules a flush. */
+  send(text: string): void {
+    if (this.closed) return;
+    this.out.text(text);
+    this.host.scheduler.mark(this);
+  }
+
+  sendErr(text: string): void {
+    this.send(`-ERR '${text}'\r\n`);
+  }
+
+  private ok(): void {
+    this.send("+OK\r\n");
+  }
+
+  flush(): void {
+    if (this.closed) return;
+    this.flushNow();
+  }
+
+  private flushNow(): void {
+    if (this.out.size === 0) return;
+    const t = this.transport;
+    t.write(this.out.take());
+    const pending = t.writableLength;
+    if (pending > 0) {
+      if (pending > this.host.options.max_pending) {
+        this.slowConsumer("MaxPending");
+        return;
+      }
+      if (this.deadlineTimer === undefined && !this.closed) {
+        this.deadlineTimer = setTimeout(() => this.slowConsumer("WriteDeadline"), this.host.options.write_deadline_ms);
+      }
+    }
+  }
+
+  private drained(): void {
+    if (this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+    }
+  }
+
+  private slowConsumer(why: "MaxPending" | "WriteDeadline"): void {
+    if (this.closed) return;
+    const o = this.host.options;
+    this.host.stats.slowConsumers++;
+    this.host.logger.warn(
+      why === "WriteDeadline"
+        ? `${this} - Slow Consumer Detected: WriteDeadline of ${o.write_deadline_ms}ms exceeded`
+        : `${this} - Slow Consumer Detected: MaxPending of ${o.max_pending} exceeded`,
+    );
+    this.closeConnection("Slow Consumer (" + (why === "WriteDeadline" ? "Write Deadline" : "Pending Bytes") + ")", true);
+  }
+
+  private noRespondersReply(reply: string): void {
+    const r = this.account.sublist.match(reply);
+    let sub: Subscription | undefined;
+    for (const s of r.psubs) if (s.client === this) { sub = s; break; }
+    if (sub === undefined) for (const g of r.qsubs) for (const s of g) if (s.client === this) { sub = s; break; }
+    if (sub === undefined) return;
+    this.out.text(`HMSG ${reply} ${sub.sid} ${NO_RESPONDERS_HDR.length} ${NO_RESPONDERS_HDR.length}\r\n${NO_RESPONDERS_HDR}\r\n`);
+    this.host.scheduler.mark(this);
+  }
+
+  // ---- liveness
+
+  private armPing(ms: number): void {
+    this.pingTimer = setTimeout(() => this.pingTick(), ms);
+  }
+
+  private pingTick(): void {
+    if (this.closed) return;
+    const o = this.host.options;
+    const now = Date.now();
+    // like nats-server: a client that sent something recently needs no PING (after the first RTT)
+    if (this.rttMs > 0 && now - this.lastIn < o.ping_interval_ms) {
+      this.armPing(o.ping_interval_ms);
+      return;
+    }
+    if (this.pingsOut + 1 > o.ping_max) {
+      this.host.logger.debug(`${this} - Stale Client Connection - Closing`);
+      this.sendErr("Stale Connection");
+      this.closeConnection("Stale Connection");
+      return;
+    }
+    this.pingsOut++;
+    if (this.pingSentAt === 0) this.pingSentAt = now;
+    this.send("PING\r\n");
+    this.armPing(o.ping_interval_ms);
+  }
+
+  private authTimeout(): void {
+    if (this.closed || !this.authPending) return;
+    this.host.logger.debug(`${this} - Authentication Timeout`);
+    this.sendErr("Authentication Timeout");
+    this.closeConnection("Authentication Timeout");
+  }
+
+  private authViolation(reason: string): void {
+    if (this.closed) return;
+    this.host.logger.error(`${this} - authentication error: ${reason}`);
+    this.sendErr("Authorization Violation");
+    this.closeConnection("Authentication Failure");
+  }
+
+  private protocolViolation(text: string): void {
+    this.sendErr(text);
+    this.closeConnection("Protocol Violation");
+  }
+
+  // ---- teardown
+
+  private removeSub(sub: NatsSubscription): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    this.subs.delete(sub.sid);
+    this.account.sublist.remove(sub);
+  }
+
+  /** Closes the connection: subscriptions go, queued output is flushed unless `abort`. */
+  closeConnection(reason: ClosedReason, abort = false): void {
+    if (this.closed) return;
+    if (!abort) this.flushNow();
+    this.closed = true;
+    this.closedReason = reason;
+    this.stop = new Date();
+    this.parser.stop();
+    clearTimeout(this.pingTimer);
+    clearTimeout(this.authTimer);
+    clearTimeout(this.deadlineTimer);
+    for (const sub of this.subs.values()) {
+      sub.closed = true;
+      this.account.sublist.remove(sub);
+    }
+    this.host.clientClosed(this);
+    this.out.release();
+    if (abort) this.transport.destroy();
+    else this.transport.end();
+    this.host.logger.debug(`${this} - Client connection closed: ${reason}`);
+  }
+
+  /** Bytes waiting to be written (here and in the transport). */
+  get pendingBytes(): number {
+    return this.out.size + this.transport.writableLength;
+  }
+}
+
+function redactConnect(c: ConnectOptions): string {
+  const copy: Record<string, unknown> = { ...c };
+  for (const k of ["pass", "auth_token", "sig", "jwt"]) if (k in copy) copy[k] = "[REDACTED]";
+  return JSON.stringify(copy);
+}

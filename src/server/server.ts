@@ -1,0 +1,282 @@
+// The server: listeners, the accounts, the connections, and their lifecycle
+// (start, graceful close, lame duck).
+import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
+import { timingSafeEqual, createHash } from "node:crypto";
+import { createServer as createServerKey } from "@nats-io/nkeys";
+import type { ResolvedOptions } from "../config/options.js";
+import { Account } from "../core/account.js";
+import { FlushScheduler } from "../core/outbound.js";
+import { Logger, silentLogger } from "../logger.js";
+import { NatsConnection } from "../nats/connection.js";
+import type { AuthResult, ClientHost, ClosedReason, ConnectOptions, ServerStats } from "../nats/types.js";
+import { TcpTransport } from "../transport/tcp.js";
+import type { Transport } from "../transport/transport.js";
+import { JUNCTION_VERSION, SERVER_VERSION } from "../version.js";
+import { removePortsFile, writePortsFile, writePidFile, removePidFile } from "./files.js";
+
+/** How many closed connections are remembered for `/connz?state=closed`. */
+const MAX_CLOSED_CLIENTS = 10_000;
+
+/** A module that listens on its own port (monitoring, WebSocket) and stops with the server. */
+export interface Listener {
+  readonly name: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export class Server implements ClientHost {
+  readonly serverId: string;
+  readonly serverName: string;
+  readonly logger: Logger;
+  readonly scheduler = new FlushScheduler();
+  readonly stats: ServerStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0 };
+  readonly globalAccount: Account;
+  readonly accounts = new Map<string, Account>();
+  readonly clients = new Map<number, NatsConnection>();
+  readonly closedClients: NatsConnection[] = [];
+  readonly startTime = new Date();
+  /** the listeners that modules (monitoring, websocket) started, by name */
+  readonly listeners = new Map<string, Listener>();
+  /** The actual client port once listening (resolves -1). */
+  port = 0;
+  lameDuck = false;
+  running = false;
+
+  private netServer: NetServer | undefined;
+  private nextCid = 0;
+  private infoBase: Record<string, unknown> = {};
+  private closing: Promise<void> | undefined;
+  private readonly shutdownHooks: (() => Promise<void> | void)[] = [];
+  /** runs when the server has shut down (SIGTERM, lame duck end, close()) */
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+
+  constructor(readonly options: ResolvedOptions, logger?: Logger) {
+    this.logger = logger ?? silentLogger();
+    this.serverId = createServerKey().getPublicKey();
+    this.serverName = options.server_name ?? this.serverId;
+    this.globalAccount = new Account("$G", { cache: !options.disable_sublist_cache });
+    this.accounts.set("$G", this.globalAccount);
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+  }
+
+  get clientURL(): string {
+    return `nats://${urlHost(this.options.host)}:${this.port}`;
+  }
+
+  get authRequiredGlobally(): boolean {
+    const a = this.options.authorization;
+    return a !== undefined && (a.user !== undefined || a.token !== undefined);
+  }
+
+  /** Listens on the client port. */
+  async start(): Promise<void> {
+    const o = this.options;
+    this.logger.info(`Starting junction ${JUNCTION_VERSION} (nats-server ${SERVER_VERSION} compatible)`);
+    this.logger.info(`  Server ID:   ${this.serverId}`);
+    this.logger.info(`  Server name: ${this.serverName}`);
+    const srv = createNetServer({ noDelay: true }, (socket) => this.accept(socket));
+    this.netServer = srv;
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(o.port === -1 ? 0 : o.port, o.host, () => {
+        srv.off("error", reject);
+        resolve();
+      });
+    });
+    srv.on("error", (e) => this.logger.error(`Client listener error: ${e.message}`));
+    const addr = srv.address();
+    this.port = typeof addr === "object" && addr ? addr.port : o.port;
+    this.rebuildInfo();
+    this.logger.info(`Listening for client connections on ${urlHost(o.host)}:${this.port}`);
+    this.running = true;
+  }
+
+  /** Called once every listener is up: files that tools wait for. */
+  announce(portsFileName: string): void {
+    const o = this.options;
+    if (o.pid_file) writePidFile(o.pid_file);
+    if (o.ports_file_dir) {
+      const file = writePortsFile(o.ports_file_dir, portsFileName, this.portsInfo());
+      this.shutdownHooks.push(() => removePortsFile(file));
+      this.logger.debug(`Wrote ports file ${file}`);
+    }
+    if (o.pid_file) {
+      const f = o.pid_file;
+      this.shutdownHooks.push(() => removePidFile(f));
+    }
+    this.logger.info("Server is ready");
+  }
+
+  /** The URLs clients reach this server on, per listener, as nats-server writes its ports file. */
+  portsInfo(): Record<string, string[]> {
+    const out: Record<string, string[]> = { nats: [this.clientURL] };
+    const mon = this.listeners.get("monitoring");
+    if (mon) out.monitoring = [`http://${urlHost(this.options.http_host)}:${mon.port}`];
+    const ws = this.listeners.get("websocket");
+    const wso = this.options.websocket;
+    if (ws && wso) out.websocket = [`${wso.no_tls ? "ws" : "wss"}://${urlHost(wso.host)}:${ws.port}`];
+    return out;
+  }
+
+  addListener(l: Listener): void {
+    this.listeners.set(l.name, l);
+  }
+
+  onShutdown(fn: () => Promise<void> | void): void {
+    this.shutdownHooks.push(fn);
+  }
+
+  private rebuildInfo(): void {
+    const o = this.options;
+    const info: Record<string, unknown> = {
+      server_id: this.serverId,
+      server_name: this.serverName,
+      version: SERVER_VERSION,
+      proto: 1,
+      junction_version: JUNCTION_VERSION,
+      host: o.host,
+      port: this.port,
+      headers: !o.no_header_support,
+      max_payload: o.max_payload,
+    };
+    if (this.authRequiredGlobally) info.auth_required = true;
+    if (o.client_advertise) info.connect_urls = [o.client_advertise];
+    this.infoBase = info;
+  }
+
+  /** Accepts a TCP connection. */
+  private accept(socket: Socket): void {
+    if (!this.running || this.lameDuck) {
+      socket.destroy();
+      return;
+    }
+    this.addConnection(new TcpTransport(socket));
+  }
+
+  /** Adds a connection over any transport (TCP here; WebSocket from its module). */
+  addConnection(transport: Transport): NatsConnection | undefined {
+    const cid = ++this.nextCid;
+    const c = new NatsConnection(cid, transport, this, this.globalAccount);
+    this.stats.totalConnections++;
+    const max = this.options.max_connections;
+    if (max > 0 && this.clients.size >= max) {
+      this.logger.error(`${c} - maximum connections exceeded`);
+      transport.onClose(() => {});
+      transport.write([Buffer.from(`INFO ${this.infoFor(c)}\r\n-ERR 'maximum connections exceeded'\r\n`)]);
+      transport.end();
+      return undefined;
+    }
+    this.clients.set(cid, c);
+    c.begin();
+    return c;
+  }
+
+  infoFor(c: NatsConnection): string {
+    const info: Record<string, unknown> = { ...this.infoBase, client_id: c.cid, client_ip: c.transport.remoteAddress };
+    if (this.lameDuck) info.ldm = true;
+    return JSON.stringify(info);
+  }
+
+  authRequired(_c: NatsConnection): boolean {
+    return this.authRequiredGlobally;
+  }
+
+  authenticate(_c: NatsConnection, connect: ConnectOptions): AuthResult {
+    const a = this.options.authorization;
+    if (!a) return { ok: true };
+    if (a.token !== undefined) {
+      return secretEquals(connect.auth_token, a.token) ? { ok: true } : { ok: false, reason: "bad or missing token" };
+    }
+    if (a.user !== undefined) {
+      const userOk = secretEquals(connect.user, a.user);
+      const passOk = secretEquals(connect.pass, a.password ?? "");
+      return userOk && passOk ? { ok: true, user: a.user } : { ok: false, reason: `bad user or password for "${connect.user ?? ""}"` };
+    }
+    return { ok: true };
+  }
+
+  clientClosed(c: NatsConnection): void {
+    if (!this.clients.delete(c.cid)) return;
+    this.closedClients.push(c);
+    if (this.closedClients.length > MAX_CLOSED_CLIENTS) this.closedClients.shift();
+  }
+
+  /** Number of subscriptions across accounts. */
+  numSubscriptions(): number {
+    let n = 0;
+    for (const a of this.accounts.values()) n += a.sublist.size;
+    return n;
+  }
+
+  /**
+   * Lame duck mode: stop accepting, tell clients (INFO with `ldm`), then close them spread
+   * over `lame_duck_duration`, after `lame_duck_grace_period`; then shut down.
+   */
+  async enterLameDuckMode(): Promise<void> {
+    if (this.lameDuck || !this.running) return;
+    const o = this.options;
+    this.lameDuck = true;
+    this.logger.info("Entering lame duck mode, stop accepting new clients");
+    await new Promise<void>((r) => (this.netServer ? this.netServer.close(() => r()) : r()));
+    for (const c of this.clients.values()) c.send(`INFO ${this.infoFor(c)}\r\n`);
+    const grace = Math.min(o.lame_duck_grace_period_ms, o.lame_duck_duration_ms);
+    await sleep(grace);
+    const clients = [...this.clients.values()];
+    if (clients.length > 0) {
+      const spread = Math.max(0, o.lame_duck_duration_ms - grace);
+      const step = spread / clients.length;
+      this.logger.info(`Closing existing clients over ${spread}ms`);
+      for (const c of clients) {
+        if (!this.running) break;
+        c.closeConnection("Lame Duck Mode");
+        if (step >= 1) await sleep(step);
+      }
+    }
+    await this.close();
+  }
+
+  /** Shuts down: listeners stop, every client is flushed and closed. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.running = false;
+    this.logger.info("Initiating Shutdown...");
+    const waits: Promise<void>[] = [];
+    if (this.netServer?.listening) waits.push(new Promise((r) => this.netServer!.close(() => r())));
+    for (const l of this.listeners.values()) waits.push(l.close().catch((e) => this.logger.error(`${l.name}: ${e}`)));
+    for (const c of [...this.clients.values()]) c.closeConnection("Server Shutdown");
+    await Promise.all(waits);
+    for (const h of this.shutdownHooks) {
+      try {
+        await h();
+      } catch (e) {
+        this.logger.error(`shutdown: ${(e as Error).message}`);
+      }
+    }
+    this.logger.info("Server Exiting..");
+    this.resolveClosed();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The host to put in a URL: a wildcard listen address becomes loopback, IPv6 is bracketed. */
+export function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "" || host === "::") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** Constant-time comparison of secrets, so the check is no timing oracle (lengths are hashed away). */
+export function secretEquals(given: string | undefined, expected: string): boolean {
+  const a = createHash("sha256").update(given ?? "").digest();
+  const b = createHash("sha256").update(expected).digest();
+  return timingSafeEqual(a, b) && given !== undefined;
+}
+
+export type { ClosedReason };
