@@ -1,0 +1,106 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Sublist } from "../../src/core/sublist.js";
+import { newSubscription, type Client } from "../../src/core/client.js";
+
+const client = (cid: number): Client => ({ cid, kind: "internal", echo: true, deliver() {} });
+const c1 = client(1);
+const sub = (subject: string, queue?: string, c = c1) => newSubscription(c, subject, subject + (queue ?? ""), queue);
+const subjects = (r: { psubs: { subject: string }[] }) => r.psubs.map((s) => s.subject).sort();
+
+test("literal, * and > matching", () => {
+  const sl = new Sublist();
+  for (const s of ["foo.bar", "foo.*", "foo.>", "*.bar", ">", "foo", "foo.bar.baz", "*.*.baz"]) sl.insert(sub(s));
+  assert.deepEqual(subjects(sl.match("foo.bar")), ["*.bar", ">", "foo.*", "foo.>", "foo.bar"]);
+  assert.deepEqual(subjects(sl.match("foo")), [">", "foo"]);
+  assert.deepEqual(subjects(sl.match("foo.bar.baz")), ["*.*.baz", ">", "foo.>", "foo.bar.baz"]);
+  assert.deepEqual(subjects(sl.match("bar")), [">"]);
+  assert.equal(sl.size, 8);
+});
+
+test("queue subscribers are grouped by queue name, apart from plain ones", () => {
+  const sl = new Sublist();
+  sl.insert(sub("work", "q1"));
+  sl.insert(sub("work", "q1", client(2)));
+  sl.insert(sub("work.>", "q1", client(3)) );
+  sl.insert(sub("work", "q2"));
+  sl.insert(sub("work"));
+  const r = sl.match("work");
+  assert.equal(r.psubs.length, 1);
+  assert.equal(r.qsubs.length, 2);
+  const sizes = r.qsubs.map((g) => g.length).sort();
+  assert.deepEqual(sizes, [1, 2]);
+  const r2 = sl.match("work.x");
+  assert.equal(r2.psubs.length, 0);
+  assert.equal(r2.qsubs.length, 1);
+  assert.equal(r2.qsubs[0][0].client.cid, 3);
+});
+
+test("cache: results are cached and invalidated on insert and remove", () => {
+  const sl = new Sublist();
+  const a = sub("a.*");
+  sl.insert(a);
+  assert.equal(sl.match("a.b").psubs.length, 1);
+  assert.equal(sl.match("a.b").psubs.length, 1);
+  assert.equal(sl.stats().num_cache, 1);
+  assert.ok(sl.stats().cache_hit_rate > 0.4);
+  const b = sub("a.b");
+  const gen = sl.genid;
+  sl.insert(b);
+  assert.ok(sl.genid > gen);
+  assert.equal(sl.match("a.b").psubs.length, 2, "insert must invalidate the cached result");
+  assert.equal(sl.remove(a), true);
+  assert.deepEqual(subjects(sl.match("a.b")), ["a.b"], "remove must invalidate the cached result");
+  assert.equal(sl.remove(a), false, "removing twice reports false");
+});
+
+test("cache is bounded", () => {
+  const sl = new Sublist({ cacheSize: 64 });
+  sl.insert(sub(">"));
+  for (let i = 0; i < 1000; i++) sl.match("s." + i);
+  assert.ok(sl.stats().num_cache <= 64);
+});
+
+test("no cache when disabled", () => {
+  const sl = new Sublist({ cache: false });
+  sl.insert(sub("x"));
+  sl.match("x");
+  assert.equal(sl.stats().num_cache, 0);
+  assert.equal(sl.match("x").psubs.length, 1);
+});
+
+test("remove prunes empty nodes so churn does not grow the trie", () => {
+  const sl = new Sublist();
+  for (let i = 0; i < 500; i++) {
+    const s = sub(`_INBOX.abc.${i}`);
+    sl.insert(s);
+    assert.equal(sl.remove(s), true);
+  }
+  assert.equal(sl.size, 0);
+  assert.equal(sl.all().length, 0);
+  // the root has no nodes left
+  assert.equal((sl as unknown as { root: { nodes: Map<string, unknown> } }).root.nodes.size, 0);
+});
+
+test("the same subscription inserted twice counts once", () => {
+  const sl = new Sublist();
+  const s = sub("x.y");
+  sl.insert(s);
+  sl.insert(s);
+  assert.equal(sl.size, 1);
+  assert.equal(sl.match("x.y").psubs.length, 1);
+});
+
+test("stats count inserts, removes, matches and fanout", () => {
+  const sl = new Sublist();
+  const s1 = sub("a"), s2 = sub("a", undefined, client(9));
+  sl.insert(s1); sl.insert(s2);
+  sl.match("a");
+  sl.remove(s1);
+  const st = sl.stats();
+  assert.equal(st.num_subscriptions, 1);
+  assert.equal(st.num_inserts, 2);
+  assert.equal(st.num_removes, 1);
+  assert.equal(st.num_matches, 1);
+  assert.equal(st.max_fanout, 2);
+});
