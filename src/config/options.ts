@@ -103,7 +103,8 @@ export interface ResolvedOptions {
   max_payload: number;
   max_control_line: number;
   max_pending: number;
-  /** 0 = unlimited */
+  /** default 65536 (nats-server's); 0 = unlimited; -1 = refuse every client connection (what
+   *  nats-server does with `max_connections: 0`, so that is what a config file's 0 resolves to) */
   max_connections: number;
   /** 0 = unlimited */
   max_subscriptions: number;
@@ -146,4 +147,7 @@ export const DEFAULTS = {
   lame_duck_duration_ms: 2 * 60 * 1000,
   lame_duck_grace_period_ms: 10_000,
   websocket_handshake_timeout_ms: 2_000,
+  max_connections: 64 * 1024,
+  logtime: true,
+  http_base_path: "/",
 } as const;
