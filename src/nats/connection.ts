@@ -22,7 +22,11 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   echo = true;
   dirty = false;
   readonly start = new Date();
-  lastActivity = this.start;
+  /**
+   * When messages or subscriptions last came in or messages went out (ms since the epoch, from
+   * the clock read once per received chunk and once per flush): connz `last_activity` and `idle`.
+   */
+  lastActivity = this.start.getTime();
 
   // from CONNECT
   connected = false;
@@ -52,6 +56,8 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   private pingsOut = 0;
   private pingSentAt = 0;
   private lastIn = 0;
+  /** outMsgs at the last flush: a flush that carries messages counts as activity */
+  private flushedMsgs = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -88,7 +94,9 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   private received(chunk: Buffer): void {
     if (this.closed) return;
     this.lastIn = Date.now();
+    const msgs = this.inMsgs;
     this.parser.parse(chunk);
+    if (this.inMsgs !== msgs) this.lastActivity = this.lastIn;
   }
 
   // ---- ParserHandler
@@ -179,6 +187,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     };
     this.subs.set(sid, sub);
     this.account.sublist.insert(sub);
+    this.lastActivity = this.lastIn;
     if (this.verbose) this.ok();
   }
 
@@ -188,6 +197,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     if (log.traceEnabled) log.trace(`${this} - <<- [UNSUB ${sid}${max > 0 ? " " + max : ""}]`);
     const sub = this.subs.get(sid);
     if (sub !== undefined) {
+      this.lastActivity = this.lastIn;
       if (max > 0 && sub.delivered < max) sub.max = max;
       else this.removeSub(sub);
     }
@@ -288,6 +298,10 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
 
   flush(): void {
     if (this.closed) return;
+    if (this.outMsgs !== this.flushedMsgs) {
+      this.flushedMsgs = this.outMsgs;
+      this.lastActivity = Date.now();
+    }
     this.flushNow();
   }
 
