@@ -4,7 +4,7 @@ import { NatsScanner, parseMsgLine } from "../../src/bench/scanner.js";
 import { parseArgs, parseDuration, parseTarget, UsageError, ALL_MODES } from "../../src/bench/args.js";
 import { frameBatch, pubFrame } from "../../src/bench/frames.js";
 import { parseOpenFilesLimit } from "../../src/bench/proc.js";
-import { percentile } from "../../src/bench/modes.js";
+import { median, percentile } from "../../src/bench/modes.js";
 import { formatValue } from "../../src/bench/report.js";
 import { runBench } from "../../src/bench/index.js";
 
@@ -162,11 +162,12 @@ test("args: defaults", () => {
   assert.equal(o.json, false);
   assert.deepEqual(o.modes, [...ALL_MODES]);
   assert.equal(o.subWorkers, 2);
+  assert.equal(o.runs, 3);
 });
 
 test("args: every option, both --opt value and --opt=value", () => {
   const o = parseArgs(
-    ["--url", "127.0.0.1:4222", "--vs=localhost:4223", "--msgs", "2M", "--size=128", "--subs", "8", "--duration", "3s", "--mode", "pub,fanout", "--json", "--pid", "42", "--vs-pid=43", "--conns", "1k", "--requests", "1_000", "--warmup", "0", "--sub-workers", "1", "--no-nats"],
+    ["--url", "127.0.0.1:4222", "--vs=localhost:4223", "--msgs", "2M", "--size=128", "--subs", "8", "--duration", "3s", "--mode", "pub,fanout", "--json", "--pid", "42", "--vs-pid=43", "--conns", "1k", "--requests", "1_000", "--warmup", "0", "--sub-workers", "1", "--no-nats", "--runs", "5"],
     2,
   );
   assert.deepEqual(o.url, { host: "127.0.0.1", port: 4222 });
@@ -184,6 +185,7 @@ test("args: every option, both --opt value and --opt=value", () => {
   assert.equal(o.warmup, 0);
   assert.equal(o.subWorkers, 1);
   assert.equal(o.noNats, true);
+  assert.equal(o.runs, 5);
   assert.deepEqual(parseArgs(["--mode", "all,self"]).modes, [...ALL_MODES, "self"]);
   assert.equal(parseArgs(["-h"]).help, true);
 });
@@ -247,6 +249,8 @@ test("helpers: open-files limit, percentiles, number formatting", () => {
   assert.equal(percentile(sorted, 50), 50);
   assert.equal(percentile(sorted, 99), 99);
   assert.equal(percentile(sorted, 100), 100);
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
   assert.equal(formatValue({ value: 5_712_345, unit: "msgs/s" }), "5.71M");
   assert.equal(formatValue({ value: 203.4, unit: "µs" }), "203");
   assert.equal(formatValue({ value: 19.64, unit: "KiB" }), "19.6");
