@@ -56,22 +56,42 @@ export class Outbound {
     this.size += n;
   }
 
-  /** A latin1 string, then bytes, then a latin1 string: one message frame. */
-  frame(head: string, body: Buffer, tail: string): void {
-    const total = head.length + body.length + tail.length;
-    if (body.length >= BIG) {
-      this.text(head);
+  /**
+   * One message frame: `op` ("MSG " or "HMSG "), the argument bytes `args` (ending in a
+   * space), then `hdrLen` when >= 0 and the body length, CRLF, the body, CRLF. Sizes are
+   * written as digits in place: no strings are built per message.
+   */
+  msg(op: Buffer, args: Buffer | string, hdrLen: number, body: Buffer): void {
+    const blen = body.length;
+    const alen = args.length;
+    if (blen >= BIG) {
+      this.text(op.latin1Slice(0, op.length));
+      if (typeof args === "string") this.text(args);
+      else this.bytes(args);
+      this.text((hdrLen >= 0 ? hdrLen + " " : "") + blen + "\r\n");
       this.bytes(body);
-      this.text(tail);
+      this.text("\r\n");
       return;
     }
-    const c = this.room(total);
+    const c = this.room(op.length + alen + 32 + blen);
     let p = this.pos;
-    p += c.latin1Write(head, p, head.length);
-    p += body.copy(c, p);
-    p += c.latin1Write(tail, p, tail.length);
+    for (let i = 0; i < op.length; i++) c[p++] = op[i];
+    if (typeof args === "string") p += c.latin1Write(args, p, alen);
+    else if (alen <= 48) for (let i = 0; i < alen; i++) c[p++] = args[i];
+    else p += args.copy(c, p);
+    if (hdrLen >= 0) {
+      p = writeDigits(c, p, hdrLen);
+      c[p++] = 32;
+    }
+    p = writeDigits(c, p, blen);
+    c[p++] = 13;
+    c[p++] = 10;
+    if (blen <= 48) for (let i = 0; i < blen; i++) c[p++] = body[i];
+    else p += body.copy(c, p);
+    c[p++] = 13;
+    c[p++] = 10;
+    this.size += p - this.pos;
     this.pos = p;
-    this.size += total;
   }
 
   /** Takes everything queued so far; the caller writes it out. */
@@ -101,6 +121,19 @@ export class Outbound {
     this.queued = [];
     this.start = this.pos = this.size = 0;
   }
+}
+
+/** Writes `n` (>= 0) as decimal digits at `p`; returns the offset after them. */
+function writeDigits(c: Buffer, p: number, n: number): number {
+  if (n < 10) {
+    c[p] = 48 + n;
+    return p + 1;
+  }
+  let digits = 0;
+  for (let m = n; m > 0; m = Math.floor(m / 10)) digits++;
+  let q = p + digits;
+  for (let m = n; m > 0; m = Math.floor(m / 10)) c[--q] = 48 + (m % 10);
+  return p + digits;
 }
 
 export interface Flushable {

@@ -7,13 +7,16 @@ import type { Transport } from "../transport/transport.js";
 import { Parser, type ParseError, type ParserHandler } from "./parser.js";
 import type { ConnectOptions, ClientHost, ClosedReason } from "./types.js";
 
-/** A subscription of a NATS connection; remembers the last frame head it built. */
+/** A subscription of a NATS connection; remembers the frame arguments it last built. */
 interface NatsSubscription extends Subscription {
   lastSubject: string;
   lastReply: string | undefined;
-  /** "MSG <subject> <sid> [reply] " for lastSubject/lastReply */
-  lastHead: string;
+  /** "<subject> <sid> [reply] " for lastSubject/lastReply, once the pair repeats */
+  lastArgs: Buffer | null;
 }
+
+const MSG_OP = Buffer.from("MSG ");
+const HMSG_OP = Buffer.from("HMSG ");
 
 const NO_RESPONDERS_HDR = "NATS/1.0 503\r\n\r\n";
 
@@ -30,8 +33,9 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
 
   // from CONNECT
   connected = false;
-  verbose = false;
-  pedantic = false;
+  // nats-server's defaults before (and for fields missing from) CONNECT
+  verbose = true;
+  pedantic = true;
   headers = false;
   noResponders = false;
   name = "";
@@ -112,8 +116,8 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
       return;
     }
     if (this.host.logger.traceEnabled) this.host.logger.trace(`${this} - <<- [CONNECT ${redactConnect(c)}]`);
-    this.verbose = c.verbose === true;
-    this.pedantic = c.pedantic === true;
+    if (c.verbose !== undefined) this.verbose = c.verbose === true;
+    if (c.pedantic !== undefined) this.pedantic = c.pedantic === true;
     this.headers = c.headers === true && !this.host.options.no_header_support;
     this.noResponders = c.no_responders === true;
     this.echo = c.echo !== false;
@@ -153,13 +157,12 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     host.stats.inMsgs++;
     host.stats.inBytes += msg.length;
     if (host.logger.traceEnabled) host.logger.trace(`${this} - <<- [${hdrLen > 0 ? "HPUB" : "PUB"} ${subject}${reply ? " " + reply : ""} ${msg.length}]`);
-    if (this.pedantic && !isValidLiteralSubject(subject)) {
-      this.sendErr("Invalid Publish Subject");
-      return;
-    }
+    // nats-server reports a bad subject in pedantic mode but still routes the message, and
+    // acknowledges (verbose) before delivering
+    if (this.pedantic && !isValidLiteralSubject(subject)) this.sendErr("Invalid Publish Subject");
+    if (this.verbose) this.ok();
     const n = this.account.route(this, subject, reply, msg, hdrLen);
     if (n === 0 && reply !== undefined && this.noResponders) this.noRespondersReply(reply);
-    if (this.verbose) this.ok();
   }
 
   onSub(subject: string, queue: string | undefined, sid: string): void {
@@ -183,7 +186,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     }
     const sub: NatsSubscription = {
       client: this, subject, queue, sid, max: 0, delivered: 0, closed: false,
-      lastSubject: "", lastReply: undefined, lastHead: "",
+      lastSubject: "", lastReply: undefined, lastArgs: null,
     };
     this.subs.set(sid, sub);
     this.account.sublist.insert(sub);
@@ -234,7 +237,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
         return;
       case "max_control_line":
         log.error(`${this} - maximum control line exceeded`);
-        this.sendErr("Maximum Control Line Exceeded");
+        this.sendErr("maximum control line exceeded");
         this.closeConnection("Maximum Control Line Exceeded");
         return;
       default:
@@ -255,17 +258,19 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
       body = msg.subarray(h);
       h = 0;
     }
-    let head: string;
-    if (sub.lastSubject === subject && sub.lastReply === reply && h === 0) head = sub.lastHead;
-    else if (h === 0) {
-      head = "MSG " + subject + " " + sub.sid + (reply === undefined ? " " : " " + reply + " ");
+    // The frame arguments are cached as bytes when a subscription sees the same subject and
+    // reply again (the common case); a one-off (an inbox reply) is written from a string.
+    let args: Buffer | string;
+    if (sub.lastSubject === subject && sub.lastReply === reply) {
+      args = sub.lastArgs ??= Buffer.from(argsOf(subject, sub.sid, reply), "latin1");
+    } else {
+      args = argsOf(subject, sub.sid, reply);
       sub.lastSubject = subject;
       sub.lastReply = reply;
-      sub.lastHead = head;
-    } else {
-      head = "HMSG " + subject + " " + sub.sid + (reply === undefined ? " " : " " + reply + " ") + h + " ";
+      sub.lastArgs = null;
     }
-    this.out.frame(head + body.length + "\r\n", body, "\r\n");
+    if (h === 0) this.out.msg(MSG_OP, args, -1, body);
+    else this.out.msg(HMSG_OP, args, h, body);
     this.outMsgs++;
     this.outBytes += body.length;
     const stats = this.host.stats;
@@ -337,7 +342,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
         ? `${this} - Slow Consumer Detected: WriteDeadline of ${o.write_deadline_ms}ms exceeded`
         : `${this} - Slow Consumer Detected: MaxPending of ${o.max_pending} exceeded`,
     );
-    this.closeConnection("Slow Consumer (" + (why === "WriteDeadline" ? "Write Deadline" : "Pending Bytes") + ")", true);
+    this.closeConnection(why === "WriteDeadline" ? "Slow Consumer (Write Deadline)" : "Slow Consumer (Pending Bytes)", true);
   }
 
   private noRespondersReply(reply: string): void {
@@ -431,6 +436,10 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   get pendingBytes(): number {
     return this.out.size + this.transport.writableLength;
   }
+}
+
+function argsOf(subject: string, sid: string, reply: string | undefined): string {
+  return reply === undefined ? subject + " " + sid + " " : subject + " " + sid + " " + reply + " ";
 }
 
 function redactConnect(c: ConnectOptions): string {

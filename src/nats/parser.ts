@@ -35,7 +35,7 @@ const enum State {
 export class Parser {
   maxPayload: number;
   maxControlLine: number;
-  private state = State.Line;
+  private state: State = State.Line;
   /** a control line split across chunks */
   private partial: Buffer | null = null;
   // the message being received (state Payload)
@@ -55,6 +55,10 @@ export class Parser {
 
   get dead(): boolean {
     return this.state === State.Dead;
+  }
+
+  private inPayload(): boolean {
+    return this.state === State.Payload;
   }
 
   /** Stops parsing for good (the connection is closing). */
@@ -81,7 +85,7 @@ export class Parser {
       this.partial = null;
       if (!this.line(line, 0, line.length - 1)) return;
       i = nl + 1;
-      if (this.state === State.Payload) {
+      if (this.inPayload()) {
         i = this.fillPayload(buf, i);
         if (i < 0) return;
       }
@@ -98,7 +102,7 @@ export class Parser {
       }
       if (!this.line(buf, i, nl)) return;
       i = nl + 1;
-      if (this.state === State.Payload) {
+      if (this.inPayload()) {
         const need = this.need;
         if (n - i >= need) {
           // the whole payload is in this chunk: slice it
@@ -138,7 +142,7 @@ export class Parser {
     this.state = State.Line;
     this.h.onPub(this.subject, this.reply, p.subarray(0, end), this.hdrLen);
     const next = i + take;
-    return this.state === State.Dead ? -1 : next;
+    return this.dead ? -1 : next;
   }
 
   private fail(kind: ParseError, detail: string): void {

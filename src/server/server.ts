@@ -64,6 +64,16 @@ export class Server implements ClientHost {
     return `nats://${urlHost(this.options.host)}:${this.port}`;
   }
 
+  /** The monitoring port, or undefined when monitoring is off. */
+  get httpPort(): number | undefined {
+    return this.listeners.get("monitoring")?.port;
+  }
+
+  /** The WebSocket port, or undefined when no websocket listener is configured. */
+  get websocketPort(): number | undefined {
+    return this.listeners.get("websocket")?.port;
+  }
+
   get authRequiredGlobally(): boolean {
     const a = this.options.authorization;
     return a !== undefined && (a.user !== undefined || a.token !== undefined);
@@ -160,7 +170,8 @@ export class Server implements ClientHost {
     const c = new NatsConnection(cid, transport, this, this.globalAccount);
     this.stats.totalConnections++;
     const max = this.options.max_connections;
-    if (max > 0 && this.clients.size >= max) {
+    // max -1 refuses everyone (a configured 0, as in nats-server); 0 means no limit
+    if (max !== 0 && this.clients.size >= Math.max(0, max)) {
       this.logger.error(`${c} - maximum connections exceeded`);
       transport.onClose(() => {});
       transport.write([Buffer.from(`INFO ${this.infoFor(c)}\r\n-ERR 'maximum connections exceeded'\r\n`)]);
@@ -218,7 +229,8 @@ export class Server implements ClientHost {
     const o = this.options;
     this.lameDuck = true;
     this.logger.info("Entering lame duck mode, stop accepting new clients");
-    await new Promise<void>((r) => (this.netServer ? this.netServer.close(() => r()) : r()));
+    // stop accepting; close() calls back only once every connection is gone, so don't wait
+    this.netServer?.close();
     for (const c of this.clients.values()) c.send(`INFO ${this.infoFor(c)}\r\n`);
     const grace = Math.min(o.lame_duck_grace_period_ms, o.lame_duck_duration_ms);
     await sleep(grace);
@@ -246,7 +258,7 @@ export class Server implements ClientHost {
     this.running = false;
     this.logger.info("Initiating Shutdown...");
     const waits: Promise<void>[] = [];
-    if (this.netServer?.listening) waits.push(new Promise((r) => this.netServer!.close(() => r())));
+    if (this.netServer?.listening) this.netServer.close();
     for (const l of this.listeners.values()) waits.push(l.close().catch((e) => this.logger.error(`${l.name}: ${e}`)));
     for (const c of [...this.clients.values()]) c.closeConnection("Server Shutdown");
     await Promise.all(waits);

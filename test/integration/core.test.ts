@@ -26,7 +26,7 @@ after(async () => {
 
 function collect(nc: NatsConnection, subject: string, opts: { queue?: string; max?: number } = {}): Msg[] {
   const got: Msg[] = [];
-  nc.subscribe(subject, { ...opts, callback: (_e, m) => got.push(m) });
+  nc.subscribe(subject, { ...opts, callback: (_e, m) => void got.push(m) });
   return got;
 }
 
@@ -66,7 +66,7 @@ test("many messages arrive complete and in order", async () => {
   const sub = await client();
   const pub = await client();
   const got: number[] = [];
-  sub.subscribe("seq", { callback: (_e, m) => got.push(Number(m.string())) });
+  sub.subscribe("seq", { callback: (_e, m) => void got.push(Number(m.string())) });
   await sub.flush();
   const N = 20_000;
   for (let i = 0; i < N; i++) pub.publish("seq", String(i));
@@ -101,8 +101,8 @@ test("queue groups: one member per group gets each message, spread across member
 
 test("request/reply, multiple responders (first wins), and no responders", async () => {
   const r1 = await client(), r2 = await client();
-  r1.subscribe("svc.echo", { callback: (_e, m) => m.respond(`r1:${m.string()}`) });
-  r2.subscribe("svc.echo", { callback: (_e, m) => setTimeout(() => m.respond(`r2:${m.string()}`), 50) });
+  r1.subscribe("svc.echo", { callback: (_e, m) => void m.respond(`r1:${m.string()}`) });
+  r2.subscribe("svc.echo", { callback: (_e, m) => void setTimeout(() => m.respond(`r2:${m.string()}`), 50) });
   await Promise.all([r1.flush(), r2.flush()]);
   const req = await client();
   const m = await req.request("svc.echo", "hi", { timeout: 2000 });

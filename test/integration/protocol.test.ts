@@ -23,17 +23,17 @@ test("verbose mode answers +OK to CONNECT, SUB, PUB and UNSUB", async () => {
     c.send("SUB foo 1\r\nPUB foo 2\r\nhi\r\nUNSUB 1\r\nPING\r\n");
     await c.waitFor(/PONG\r\n/);
     const after = c.text.slice(c.text.indexOf("+OK\r\n") + 5);
-    assert.equal(after, "+OK\r\nMSG foo 1 2\r\nhi\r\n+OK\r\n+OK\r\nPONG\r\n");
+    assert.equal(after, "+OK\r\n+OK\r\nMSG foo 1 2\r\nhi\r\n+OK\r\nPONG\r\n");
     c.close();
   });
 });
 
-test("protocol without CONNECT works when no auth is required (telnet style)", async () => {
+test("protocol without CONNECT works when no auth is required (telnet style, verbose by default)", async () => {
   await withServer({}, async (port) => {
     const c = await RawClient.connect(port);
     await c.waitFor(/^INFO /);
     c.send("sub x 1\r\npub x 3\r\nabc\r\nping\r\n");
-    await c.waitFor(/MSG x 1 3\r\nabc\r\nPONG\r\n/);
+    await c.waitFor(/\+OK\r\n\+OK\r\nMSG x 1 3\r\nabc\r\nPONG\r\n/);
     c.close();
   });
 });
@@ -76,13 +76,13 @@ test("no_responders without headers is refused", async () => {
   });
 });
 
-test("pedantic: a publish to a wildcard subject gets -ERR and is not delivered; the connection stays", async () => {
+test("pedantic: a publish to a wildcard subject gets -ERR; like nats-server it is still routed and the connection stays", async () => {
   await withServer({}, async (port) => {
     const c = await RawClient.connect(port);
     await c.handshake({ pedantic: true });
-    c.send("SUB > 1\r\nPUB foo.* 1\r\nx\r\nPUB foo..bar 1\r\ny\r\nPING\r\n");
-    await c.waitFor(/-ERR 'Invalid Publish Subject'\r\n-ERR 'Invalid Publish Subject'\r\nPONG\r\n/);
-    assert.doesNotMatch(c.text, /MSG/);
+    c.send("SUB > 1\r\nPUB foo.* 1\r\nx\r\nPUB foo.bar 1\r\ny\r\nPING\r\n");
+    await c.waitFor(/PONG\r\n[^]*PONG\r\n$/);
+    assert.equal(c.text.slice(c.text.indexOf("PONG\r\n") + 6), "-ERR 'Invalid Publish Subject'\r\nMSG foo.* 1 1\r\nx\r\nMSG foo.bar 1 1\r\ny\r\nPONG\r\n");
     c.close();
   });
 });
@@ -129,7 +129,7 @@ test("unknown operations and garbage bytes: -ERR 'Unknown Protocol Operation', c
   await withServer({}, async (port) => {
     const bystander = await connect({ port });
     const got: string[] = [];
-    bystander.subscribe("still.here", { callback: (_e, m) => got.push(m.string()) });
+    bystander.subscribe("still.here", { callback: (_e, m) => void got.push(m.string()) });
     await bystander.flush();
     for (const garbage of ["FOO bar\r\n", "\x00\x01\x02\xff\r\n", "PUB foo 3\r\nabcdef\r\n", "CONNECT {not json}\r\n", "SUB\r\n"]) {
       const c = await RawClient.connect(port);
@@ -263,7 +263,7 @@ test("simple auth: token and user/password; failures get 'Authorization Violatio
 });
 
 test("slow consumer: a subscriber that does not read is disconnected, memory stays bounded", async () => {
-  const s = await startTestServer({ max_pending: 256 * 1024 });
+  const s = await startTestServer({ max_pending: 256 * 1024, max_payload: 64 * 1024 });
   try {
     const slow = await RawClient.connect(s.port);
     await slow.handshake();
@@ -318,7 +318,9 @@ test("server close tells clients and flushes what was queued", async () => {
 });
 
 test("lame duck mode: INFO with ldm, no new connections, clients closed", async () => {
-  const s = await startTestServer({ lame_duck_duration: "300ms", lame_duck_grace_period: "100ms" });
+  const s = await startTestServer({});
+  // nats-server (and the config) refuse durations under 30s; a test has no time for that
+  Object.assign(s.options, { lame_duck_duration_ms: 300, lame_duck_grace_period_ms: 100 });
   const port = s.port;
   const c = await RawClient.connect(port);
   await c.handshake();
