@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 // HTTP monitoring (/varz, /connz, /subsz, /healthz, ...) against real clients and real sockets.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +14,8 @@ import type { Server } from "../../src/server/server.js";
 import { goDuration, uptime, rfc3339 } from "../../src/monitor/index.js";
 import { JUNCTION_VERSION, SERVER_VERSION } from "../../src/version.js";
 
-const VARZ_SCHEMA = "/work/shared/reference/schemas/server/monitor/v1/varz.json";
+// shared/ sits beside the repository (locally and in CI)
+const VARZ_SCHEMA = fileURLToPath(new URL("../../../shared/reference/schemas/server/monitor/v1/varz.json", import.meta.url));
 const GO_DURATION = /^(0s|\d+(\.\d+)?(ns|µs|ms)|(\d+h)?(\d+m)?\d+(\.\d+)?s)$/;
 const UPTIME = /^(\d+y)?(\d+d)?(\d+h)?(\d+m)?\d+s$/;
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
