@@ -25,6 +25,7 @@ export interface ParserHandler {
 const CR = 13;
 const LF = 10;
 const MAX_ARGS = 6;
+const SUBJECT_MEMO = 64;
 
 const enum State {
   Line,
@@ -47,6 +48,11 @@ export class Parser {
   private payload: Buffer | null = null;
   private filled = 0;
   private readonly args = new Int32Array(MAX_ARGS * 2);
+  // The last publish subject, as bytes and as a string: publishers tend to repeat subjects,
+  // and comparing a few bytes is cheaper than making a string (and re-hashing it for lookups).
+  private readonly lastSubjectBytes = Buffer.alloc(SUBJECT_MEMO);
+  private lastSubjectLen = -1;
+  private lastSubject = "";
 
   constructor(private readonly h: ParserHandler, opts: { maxPayload: number; maxControlLine: number }) {
     this.maxPayload = opts.maxPayload;
@@ -158,6 +164,11 @@ export class Parser {
       this.fail("max_control_line", "control line too long");
       return false;
     }
+    // the common case first: "PUB "
+    const b0 = buf[start];
+    if ((b0 === 0x50 || b0 === 0x70) && end - start > 4 && (buf[start + 1] | 0x20) === 0x75 && (buf[start + 2] | 0x20) === 0x62 && (buf[start + 3] === 32 || buf[start + 3] === 9)) {
+      return this.pub(buf, start + 3, end, false);
+    }
     // the operation name
     let opEnd = start;
     while (opEnd < end && buf[opEnd] !== 32 && buf[opEnd] !== 9) opEnd++;
@@ -239,7 +250,7 @@ export class Parser {
       this.fail("unknown_op", `${headers ? "HPUB" : "PUB"} with ${count} arguments`);
       return false;
     }
-    const subject = buf.latin1Slice(a[0], a[1]);
+    const subject = this.subjectAt(buf, a[0], a[1]);
     const reply = count === want + 1 ? buf.latin1Slice(a[2], a[3]) : undefined;
     const last = (count - 1) * 2;
     const size = parseSize(buf, a[last], a[last + 1]);
@@ -264,6 +275,23 @@ export class Parser {
     this.need = size + 2;
     this.state = State.Payload;
     return true;
+  }
+
+  private subjectAt(buf: Buffer, start: number, end: number): string {
+    const len = end - start;
+    const memo = this.lastSubjectBytes;
+    if (len === this.lastSubjectLen) {
+      let k = 0;
+      while (k < len && buf[start + k] === memo[k]) k++;
+      if (k === len) return this.lastSubject;
+    }
+    const subject = buf.latin1Slice(start, end);
+    if (len <= SUBJECT_MEMO) {
+      buf.copy(memo, 0, start, end);
+      this.lastSubjectLen = len;
+      this.lastSubject = subject;
+    }
+    return subject;
   }
 
   private sub(buf: Buffer, from: number, end: number): boolean {

@@ -175,3 +175,8 @@ test("fuzz: random and mutated input never throws", () => {
   }
   assert.ok(Date.now() - started < 20_000);
 });
+
+test("repeated subjects are recognised byte for byte (same length, different bytes)", () => {
+  const ev = parseAll("PUB abc 1\r\nx\r\nPUB abd 1\r\ny\r\nPUB abc 1\r\nz\r\nPUB abc.d 1\r\nw\r\nPUB Abc 1\r\nv\r\n");
+  assert.deepEqual(ev.map((e) => e[1]), ["abc", "abd", "abc", "abc.d", "Abc"]);
+});
