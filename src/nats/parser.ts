@@ -1,7 +1,8 @@
 // The NATS client protocol parser: a byte-level state machine over the received chunks.
 // Control lines are found with Buffer.indexOf; arguments are located by offsets, and only
 // the subject, reply, queue and sid become strings (latin1, so bytes survive unchanged).
-// A payload that fits in the chunk is a slice of it; one that spans chunks is assembled once.
+// A payload that fits in the chunk is a slice of it; one that spans chunks is assembled once,
+// when its last byte has arrived.
 
 export type ParseError =
   | "unknown_op" // unknown operation, malformed arguments, bad framing
@@ -45,7 +46,8 @@ export class Parser {
   private hdrLen = 0;
   /** payload size plus the trailing CRLF */
   private need = 0;
-  private payload: Buffer | null = null;
+  /** pieces of a payload that spans chunks: memory grows with what arrived, not with what was announced */
+  private pieces: Buffer[] | null = null;
   private filled = 0;
   private readonly args = new Int32Array(MAX_ARGS * 2);
   // The last publish subject, as bytes and as a string: publishers tend to repeat subjects,
@@ -71,7 +73,7 @@ export class Parser {
   stop(): void {
     this.state = State.Dead;
     this.partial = null;
-    this.payload = null;
+    this.pieces = null;
   }
 
   parse(buf: Buffer): void {
@@ -128,18 +130,19 @@ export class Parser {
     }
   }
 
-  /** Copies payload bytes from `buf` at `i`; returns the next offset, or -1 when the chunk was used up or parsing failed. */
+  /** Takes payload bytes from `buf` at `i`; returns the next offset, or -1 when the chunk was used up or parsing failed. */
   private fillPayload(buf: Buffer, i: number): number {
-    if (this.payload === null) {
-      this.payload = Buffer.allocUnsafe(this.need);
+    if (this.pieces === null) {
+      this.pieces = [];
       this.filled = 0;
     }
     const take = Math.min(this.need - this.filled, buf.length - i);
-    buf.copy(this.payload, this.filled, i, i + take);
+    // the caller's chunk is not reused, so a slice of it can be kept
+    if (take > 0) this.pieces.push(buf.subarray(i, i + take));
     this.filled += take;
     if (this.filled < this.need) return -1;
-    const p = this.payload;
-    this.payload = null;
+    const p = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.need);
+    this.pieces = null;
     const end = this.need - 2;
     if (p[end] !== CR || p[end + 1] !== LF) {
       this.fail("unknown_op", "message not terminated by CRLF");

@@ -331,3 +331,41 @@ test("lame duck mode: INFO with ldm, no new connections, clients closed", async 
   await done;
   assert.equal(s.running, false);
 });
+
+test("network fuzz: random and mutated frames on many connections never crash the server", async () => {
+  const s = await startTestServer({ max_payload: 4096 });
+  try {
+    let seed = 987654321;
+    const rnd = () => {
+      seed ^= seed << 13; seed >>>= 0; seed ^= seed >>> 17; seed ^= seed << 5; seed >>>= 0;
+      return seed / 0x100000000;
+    };
+    const valid = Buffer.from('CONNECT {"verbose":false,"headers":true}\r\nSUB a.* 1\r\nPUB a.b r 3\r\nabc\r\nHPUB a.c 12 14\r\nNATS/1.0\r\n\r\nhi\r\nUNSUB 1 5\r\nPING\r\n');
+    const clients: RawClient[] = [];
+    for (let n = 0; n < 60; n++) {
+      const c = await RawClient.connect(s.port);
+      clients.push(c);
+      let input: Buffer;
+      if (n % 3 === 0) {
+        input = Buffer.alloc(1 + Math.floor(rnd() * 2000));
+        for (let i = 0; i < input.length; i++) input[i] = Math.floor(rnd() * 256);
+      } else {
+        input = Buffer.from(valid);
+        for (let f = 0; f < 1 + Math.floor(rnd() * 6); f++) input[Math.floor(rnd() * input.length)] = Math.floor(rnd() * 256);
+      }
+      for (let i = 0; i < input.length; i += 7) c.send(input.subarray(i, i + 7));
+    }
+    await sleep(300);
+    for (const c of clients) c.close();
+    const nc = await connect({ port: s.port });
+    const got: string[] = [];
+    nc.subscribe("alive", { callback: (_e, m) => void got.push(m.string()) });
+    nc.publish("alive", "yes");
+    await nc.flush();
+    await until(() => got.length === 1);
+    await nc.close();
+    await until(() => s.clients.size === 0, 3000, "all fuzz connections gone");
+  } finally {
+    await s.close();
+  }
+});
