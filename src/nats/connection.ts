@@ -15,6 +15,11 @@ interface NatsSubscription extends Subscription {
   lastArgs: Buffer | null;
 }
 
+/** Outbound bytes waiting in the transport above which a receiver is congested. */
+const STALL_AT = 4 * 1024 * 1024;
+/** The longest a producer waits for one congested receiver before reading again. */
+const STALL_MAX_MS = 1000;
+
 const MSG_OP = Buffer.from("MSG ");
 const HMSG_OP = Buffer.from("HMSG ");
 
@@ -65,6 +70,12 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   private pingTimer: NodeJS.Timeout | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  /** Our outbound is over the stall threshold: publishers feeding us wait until it drains. */
+  private congested = false;
+  private stalledProducers: NatsConnection[] | null = null;
+  /** We are a producer whose reading is paused for a congested receiver. */
+  private stalled = false;
+  private stallTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly cid: number,
@@ -99,7 +110,9 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     if (this.closed) return;
     this.lastIn = Date.now();
     const msgs = this.inMsgs;
+    this.host.producer = this;
     this.parser.parse(chunk);
+    this.host.producer = null;
     if (this.inMsgs !== msgs) this.lastActivity = this.lastIn;
   }
 
@@ -277,6 +290,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     stats.outMsgs++;
     stats.outBytes += body.length;
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
+    if (this.congested) this.stallProducer();
     if (this.out.size > this.host.options.max_pending) {
       this.slowConsumer("MaxPending");
       return;
@@ -316,10 +330,12 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     t.write(this.out.take());
     const pending = t.writableLength;
     if (pending > 0) {
-      if (pending > this.host.options.max_pending) {
+      const max = this.host.options.max_pending;
+      if (pending > max) {
         this.slowConsumer("MaxPending");
         return;
       }
+      if (pending > Math.min(max >> 1, STALL_AT)) this.congested = true;
       if (this.deadlineTimer === undefined && !this.closed) {
         this.deadlineTimer = setTimeout(() => this.slowConsumer("WriteDeadline"), this.host.options.write_deadline_ms);
       }
@@ -331,6 +347,39 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
     }
+    if (this.congested) {
+      this.congested = false;
+      this.releaseProducers();
+    }
+  }
+
+  /**
+   * Backpressure, as nats-server stalls a fast producer: the connection feeding a congested
+   * receiver stops being read until the receiver drains (or STALL_MAX_MS passes). A receiver
+   * that does not drain within write_deadline, or passes max_pending, is still a slow consumer.
+   */
+  private stallProducer(): void {
+    const p = this.host.producer;
+    if (p === null || p === this || p.stalled || p.closed) return;
+    p.stalled = true;
+    p.transport.pause();
+    p.stallTimer = setTimeout(() => p.unstall(), STALL_MAX_MS);
+    (this.stalledProducers ??= []).push(p);
+  }
+
+  private unstall(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    if (!this.closed) this.transport.resume();
+  }
+
+  private releaseProducers(): void {
+    const list = this.stalledProducers;
+    if (list === null) return;
+    this.stalledProducers = null;
+    for (const p of list) p.unstall();
   }
 
   private slowConsumer(why: "MaxPending" | "WriteDeadline"): void {
@@ -421,6 +470,8 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     clearTimeout(this.pingTimer);
     clearTimeout(this.authTimer);
     clearTimeout(this.deadlineTimer);
+    clearTimeout(this.stallTimer);
+    this.releaseProducers();
     for (const sub of this.subs.values()) {
       sub.closed = true;
       this.account.sublist.remove(sub);

@@ -65,4 +65,6 @@ export interface ClientHost {
   authRequired(c: NatsConnection): boolean;
   authenticate(c: NatsConnection, connect: ConnectOptions): AuthResult;
   clientClosed(c: NatsConnection): void;
+  /** the connection whose input is being processed now (the producer of what gets delivered) */
+  producer: NatsConnection | null;
 }

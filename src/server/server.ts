@@ -41,6 +41,7 @@ export class Server implements ClientHost {
   port = 0;
   lameDuck = false;
   running = false;
+  producer: NatsConnection | null = null;
 
   private netServer: NetServer | undefined;
   private nextCid = 0;

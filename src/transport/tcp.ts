@@ -6,6 +6,15 @@ export class TcpTransport implements Transport {
   readonly type = "tcp" as const;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  private drainCbs: (() => void)[] = [];
+  /**
+   * Called when a write reached the OS. net.Socket emits 'drain' only after write() returned
+   * false, so a small remainder left queued would never be reported: we report it here.
+   */
+  private readonly afterWrite = (err?: Error | null): void => {
+    if (err || this.socket.writableLength > 0) return;
+    for (const cb of this.drainCbs) cb();
+  };
 
   constructor(private readonly socket: Socket) {
     this.remoteAddress = normalizeAddress(socket.remoteAddress);
@@ -20,12 +29,14 @@ export class TcpTransport implements Transport {
   write(chunks: Buffer[]): void {
     const s = this.socket;
     if (s.destroyed) return;
-    if (chunks.length === 1) {
-      s.write(chunks[0]);
+    const last = chunks.length - 1;
+    if (last === 0) {
+      s.write(chunks[0], this.afterWrite);
       return;
     }
     s.cork();
-    for (let i = 0; i < chunks.length; i++) s.write(chunks[i]);
+    for (let i = 0; i < last; i++) s.write(chunks[i]);
+    s.write(chunks[last], this.afterWrite);
     s.uncork();
   }
 
@@ -42,7 +53,15 @@ export class TcpTransport implements Transport {
   }
 
   onDrain(cb: () => void): void {
-    this.socket.on("drain", cb);
+    this.drainCbs.push(cb);
+  }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
   }
 
   end(): void {

@@ -17,6 +17,9 @@ export interface Transport {
   onClose(cb: (err?: Error) => void): void;
   /** Called when everything written so far has reached the OS. */
   onDrain(cb: () => void): void;
+  /** Stops reading from the peer (backpressure to a fast publisher). */
+  pause(): void;
+  resume(): void;
   /** Closes after what was written is sent. */
   end(): void;
   /** Closes now, dropping anything unsent. */

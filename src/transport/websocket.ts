@@ -98,6 +98,14 @@ export class WebSocketTransport implements Transport {
     this.drainCbs.push(cb);
   }
 
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   end(): void {
     const ws = this.ws;
     if (ws.readyState !== WebSocket.OPEN) return;

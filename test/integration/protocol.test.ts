@@ -369,3 +369,38 @@ test("network fuzz: random and mutated frames on many connections never crash th
     await s.close();
   }
 });
+
+test("backpressure: a fast publisher waits for a slow but reading subscriber; nothing is lost", async () => {
+  const s = await startTestServer({ max_pending: 8 * 1024 * 1024, max_payload: 64 * 1024 });
+  try {
+    const sub = await RawClient.connect(s.port);
+    await sub.handshake();
+    sub.send("SUB bp 1\r\nPING\r\n");
+    await sub.waitFor(/PONG\r\n.*PONG\r\n/s);
+    const base = sub.text.length;
+    // count bytes without keeping them, and read in bursts
+    let bytes = 0;
+    sub.socket.removeAllListeners("data");
+    sub.socket.on("data", (b) => (bytes += b.length));
+    const reader = setInterval(() => (sub.socket.isPaused() ? sub.socket.resume() : sub.socket.pause()), 40);
+    const N = 40_000;
+    const size = 1024;
+    const frame = Buffer.concat([Buffer.from(`PUB bp ${size}\r\n`), Buffer.alloc(size, 120), Buffer.from("\r\n")]);
+    const pub = await RawClient.connect(s.port);
+    await pub.handshake();
+    const batch = Buffer.concat(Array(1000).fill(frame));
+    for (let i = 0; i < N / 1000; i++) {
+      if (!pub.socket.write(batch)) await new Promise((r) => pub.socket.once("drain", r));
+    }
+    const expected = N * (`MSG bp 1 ${size}\r\n`.length + size + 2);
+    await until(() => bytes >= expected, 30_000, `all bytes (${bytes}/${expected})`);
+    clearInterval(reader);
+    assert.equal(base > 0, true);
+    assert.equal(bytes, expected);
+    assert.equal(s.stats.slowConsumers, 0);
+    sub.close();
+    pub.close();
+  } finally {
+    await s.close();
+  }
+});
