@@ -12,8 +12,12 @@ import {
   ConfigError, type ConfigMap, formatPosition, isUsedVariable, positionOf,
 } from "./parser.js";
 import {
-  DEFAULTS, type Options, type ResolvedOptions, type ResolvedWebSocketOptions,
+  DEFAULTS, type Options, type ResolvedAccount, type ResolvedImport, type ResolvedOptions,
+  type ResolvedPermissions, type ResolvedUser, type ResolvedWebSocketOptions,
 } from "./options.js";
+import {
+  DEFAULT_SYSTEM_ACCOUNT, finishAuth, resolveAccounts, resolvePermissions, resolveUsers, GLOBAL_ACCOUNT,
+} from "./resolve-auth.js";
 
 export interface ResolveHooks {
   /** Called with each warning (nats-server warns about the same things). */
@@ -27,7 +31,7 @@ const MAX_PAYLOAD_WARN = 8 * 1024 * 1024;
 
 // ---- what a value is, for messages ----
 
-function describe(v: unknown): string {
+export function describe(v: unknown): string {
   if (typeof v === "string") return `string ${JSON.stringify(v)}`;
   if (typeof v === "number") return `number ${v}`;
   if (typeof v === "boolean") return `boolean ${v}`;
@@ -38,7 +42,7 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function isMap(v: unknown): v is Record<string, unknown> {
+export function isMap(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
@@ -110,23 +114,36 @@ function splitHostPort(s: string): { host: string; port: string } | string {
 // ---- the resolver ----
 
 /** Where a value sits: its container (for the position registry), its key, and its dotted path. */
-interface Loc {
+export interface Loc {
   container: object;
   key: string;
   path: string;
 }
 
-type Builder = {
+export type Builder = {
   -readonly [K in keyof ResolvedOptions]?: ResolvedOptions[K];
 } & {
   auth_user?: string;
   auth_password?: string;
   auth_token?: string;
+  auth_users?: ResolvedUser[];
+  default_permissions?: ResolvedPermissions;
+  account_list?: ResolvedAccount[];
+  account_users?: ResolvedUser[];
+  account_locs?: Map<string, Loc>;
+  import_locs?: Map<ResolvedImport, Loc>;
+  ws_no_auth_user?: string;
   ws?: Partial<ResolvedWebSocketOptions>;
   ws_port_set?: boolean;
 };
 
-class Resolver {
+/** Array elements are registered by numeric index, map keys by name. */
+function locPosition(loc: Loc) {
+  return positionOf(loc.container, loc.key) ??
+    (Array.isArray(loc.container) ? positionOf(loc.container, Number(loc.key)) : undefined);
+}
+
+export class Resolver {
   readonly issues: ConfigError[] = [];
   /** where each resolved field was set, for checks across fields */
   readonly locs = new Map<string, Loc>();
@@ -134,13 +151,13 @@ class Resolver {
   constructor(private readonly hooks: ResolveHooks) {}
 
   error(loc: Loc | undefined, reason: string): undefined {
-    const pos = loc ? positionOf(loc.container, loc.key) : undefined;
+    const pos = loc ? locPosition(loc) : undefined;
     this.issues.push(new ConfigError(reason, pos));
     return undefined;
   }
 
   warn(loc: Loc, reason: string): void {
-    const pos = positionOf(loc.container, loc.key);
+    const pos = locPosition(loc);
     this.hooks.warn?.(pos ? `${formatPosition(pos)}: ${reason}` : reason);
   }
 
@@ -245,7 +262,7 @@ class Resolver {
   }
 }
 
-type Handler = (r: Resolver, b: Builder, v: unknown, loc: Loc) => void;
+export type Handler = (r: Resolver, b: Builder, v: unknown, loc: Loc) => void;
 
 // Handler builders for the common shapes.
 type Field<T> = { [K in keyof Builder]-?: Builder[K] extends T | undefined ? K : never }[keyof Builder];
@@ -282,9 +299,19 @@ const AUTHORIZATION_KEYS: Record<string, Handler> = {
     b.auth_timeout_ms = ms;
   },
 };
+Object.assign(AUTHORIZATION_KEYS, {
+  users: (r: Resolver, b: Builder, v: unknown, loc: Loc) => {
+    b.auth_users = resolveUsers(r, v, loc, GLOBAL_ACCOUNT);
+  },
+  default_permissions: defaultPermissions,
+  default_permission: defaultPermissions,
+  permissions: defaultPermissions,
+} satisfies Record<string, Handler>);
+function defaultPermissions(r: Resolver, b: Builder, v: unknown, loc: Loc): void {
+  b.default_permissions = resolvePermissions(r, v, loc);
+}
 const NOT_YET_AUTHORIZATION = new Set([
-  "users", "nkeys", "default_permission", "default_permissions", "permissions",
-  "auth_callout", "auth_hook", "proxy_required",
+  "nkeys", "auth_callout", "auth_hook", "proxy_required",
 ]);
 
 // ---- websocket { } ----
@@ -309,8 +336,9 @@ const WEBSOCKET_KEYS: Record<string, Handler> = {
     const ms = r.duration(loc, v);
     if (ms !== undefined) b.ws!.handshake_timeout_ms = ms;
   },
-  no_auth_user: (r, _b, _v, loc) => {
-    r.error(loc, `"${loc.path}" needs users ("authorization.users"), which are not supported yet`);
+  no_auth_user: (r, b, v, loc) => {
+    const s = r.string(loc, v);
+    if (s !== undefined) b.ws_no_auth_user = s;
   },
   allowed_origins: origins, allowed_origin: origins, allow_origins: origins, allow_origin: origins,
   origins, origin: origins,
@@ -421,6 +449,11 @@ const TOP_KEYS: Record<string, Handler> = {
 
   websocket: websocket,
   ws: websocket,
+
+  accounts: resolveAccounts,
+  no_auth_user: str("no_auth_user"),
+  system_account: str("system_account"),
+  system: str("system_account"),
 };
 
 function websocket(r: Resolver, b: Builder, v: unknown, loc: Loc): void {
@@ -436,7 +469,7 @@ function websocket(r: Resolver, b: Builder, v: unknown, loc: Loc): void {
 const NOT_YET_TOP = new Set([
   "jetstream", "store_dir", "storedir", "mqtt", "cluster", "gateway", "leaf", "leafnodes",
   "tls", "https", "https_port", "ocsp", "ocsp_cache", "allow_non_tls",
-  "accounts", "no_auth_user", "system_account", "system", "no_system_account", "no_system",
+  "no_system_account", "no_system",
   "no_sys_acc", "operator", "operators", "roots", "root", "root_operators", "root_operator",
   "resolver", "account_resolver", "accounts_resolver", "resolver_tls", "resolver_preload",
   "resolver_pinned_accounts", "trusted", "trusted_keys", "default_sentinel",
@@ -507,6 +540,13 @@ export function resolveOptions(
       handshake_timeout_ms: ws.handshake_timeout_ms || DEFAULTS.websocket_handshake_timeout_ms,
     };
     if (ws.advertise !== undefined) websocket.advertise = ws.advertise;
+    if (b.ws_no_auth_user !== undefined) websocket.no_auth_user = b.ws_no_auth_user;
+  }
+
+  const auth = finishAuth(r, b, at);
+  if (b.ws_no_auth_user !== undefined && !auth.users.some((u) => u.user === b.ws_no_auth_user)) {
+    r.error(at("websocket.no_auth_user") ?? at("websocket"),
+      `"websocket.no_auth_user": ${JSON.stringify(b.ws_no_auth_user)} not present as user in authorization block or account configuration`);
   }
 
   if (r.issues.length === 1) throw r.issues[0];
@@ -532,6 +572,9 @@ export function resolveOptions(
     no_header_support: b.no_header_support ?? false,
     disable_sublist_cache: b.disable_sublist_cache ?? false,
     auth_timeout_ms: b.auth_timeout_ms || DEFAULTS.auth_timeout_ms,
+    users: auth.users,
+    accounts: auth.accounts,
+    system_account: b.system_account ?? DEFAULT_SYSTEM_ACCOUNT,
     debug: b.debug ?? false,
     trace: b.trace ?? false,
     logtime: b.logtime ?? DEFAULTS.logtime,
@@ -547,6 +590,7 @@ export function resolveOptions(
     if (b.auth_token !== undefined) a.token = b.auth_token;
     out.authorization = a;
   }
+  if (b.no_auth_user !== undefined) out.no_auth_user = b.no_auth_user;
   if (b.log_file !== undefined) out.log_file = b.log_file;
   if (b.pid_file !== undefined) out.pid_file = b.pid_file;
   if (b.ports_file_dir !== undefined) out.ports_file_dir = b.ports_file_dir;

@@ -5,7 +5,8 @@ import { Outbound, type Flushable } from "../core/outbound.js";
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../core/subject.js";
 import type { Transport } from "../transport/transport.js";
 import { Parser, type ParseError, type ParserHandler } from "./parser.js";
-import type { ConnectOptions, ClientHost, ClosedReason } from "./types.js";
+import type { AuthResult, ConnectOptions, ClientHost, ClosedReason } from "./types.js";
+import type { PermissionSet } from "../auth/permissions.js";
 
 /** A subscription of a NATS connection; remembers the frame arguments it last built. */
 interface NatsSubscription extends Subscription {
@@ -13,12 +14,17 @@ interface NatsSubscription extends Subscription {
   lastReply: string | undefined;
   /** "<subject> <sid> [reply] " for lastSubject/lastReply, once the pair repeats */
   lastArgs: Buffer | null;
+  /** a wildcard subscription overlapping a deny permission: check each message's subject */
+  filtered: boolean;
 }
 
 /** Outbound bytes waiting in the transport above which a receiver is congested. */
 const STALL_AT = 4 * 1024 * 1024;
 /** The longest a producer waits for one congested receiver before reading again. */
 const STALL_MAX_MS = 1000;
+
+/** allow_responses: at most this many reply subjects are remembered per connection */
+const MAX_TRACKED_REPLIES = 4096;
 
 const MSG_OP = Buffer.from("MSG ");
 const HMSG_OP = Buffer.from("HMSG ");
@@ -47,6 +53,12 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   lang = "";
   version = "";
   user: string | undefined;
+  /** undefined = everything allowed */
+  permissions: PermissionSet | undefined;
+  /** reply subjects this client may answer (allow_responses): subject → [count left, expiry] */
+  private replies: Map<string, [number, number]> | null = null;
+  /** the nonce its INFO carried (nkey users sign it) */
+  readonly nonce: string | undefined;
 
   inMsgs = 0;
   inBytes = 0;
@@ -86,6 +98,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     const o = host.options;
     this.parser = new Parser(this, { maxPayload: o.max_payload, maxControlLine: o.max_control_line });
     this.authPending = host.authRequired(this);
+    this.nonce = host.newNonce();
   }
 
   /** Sends INFO and starts reading. */
@@ -148,22 +161,59 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     }
     if (this.authPending) {
       const r = this.host.authenticate(this, c);
-      if (!r.ok) {
-        this.authViolation(r.reason);
+      if (r instanceof Promise) {
+        // a bcrypt check takes a while: hold the input that follows CONNECT until it is done
+        this.parser.suspend();
+        this.transport.pause();
+        r.then((res) => {
+          if (this.closed) return;
+          this.transport.resume();
+          if (!this.authenticated(res)) return;
+          const held = this.parser.resume();
+          if (held !== null) this.received(held);
+        }, (e) => this.authViolation(`authentication failed: ${(e as Error).message}`));
         return;
       }
-      if (r.account) this.account = r.account;
-      this.user = r.user;
-      this.authPending = false;
-      clearTimeout(this.authTimer);
-      this.authTimer = undefined;
+      this.authenticated(r);
+      return;
     }
     this.connected = true;
     if (this.verbose) this.ok();
   }
 
+  /** Applies an authentication outcome; false when the connection was refused. */
+  private authenticated(r: AuthResult): boolean {
+    if (!r.ok) {
+      this.authViolation(r.reason);
+      return false;
+    }
+    this.account = r.account;
+    this.permissions = r.permissions;
+    this.user = r.user;
+    this.authPending = false;
+    clearTimeout(this.authTimer);
+    this.authTimer = undefined;
+    this.connected = true;
+    if (this.verbose) this.ok();
+    return true;
+  }
+
+  /**
+   * An operation before CONNECT on a server that requires auth: allowed only when a
+   * no_auth_user takes the client in (as nats-server allows for telnet sessions).
+   */
+  private preConnectAuth(what: string): boolean {
+    const r = this.host.authenticate(this, null);
+    if (!(r instanceof Promise) && r.ok) {
+      this.authenticated(r);
+      return true;
+    }
+    this.authViolation(`${what} before CONNECT`);
+    return false;
+  }
+
   onPub(subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
-    if (this.authPending) return this.authViolation("publish before CONNECT");
+    if (this.authPending && !this.preConnectAuth("publish")) return;
     this.inMsgs++;
     this.inBytes += msg.length;
     const host = this.host;
@@ -173,13 +223,19 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     // nats-server reports a bad subject in pedantic mode but still routes the message, and
     // acknowledges (verbose) before delivering
     if (this.pedantic && !isValidLiteralSubject(subject)) this.sendErr("Invalid Publish Subject");
+    const perms = this.permissions;
+    if (perms !== undefined && !perms.canPublish(subject) && !this.responseAllowed(subject)) {
+      host.logger.error(`${this} - Publish Violation - User ${JSON.stringify(this.user ?? "")}, Subject ${JSON.stringify(subject)}`);
+      this.sendErr(`Permissions Violation for Publish to ${JSON.stringify(subject)}`);
+      return;
+    }
     if (this.verbose) this.ok();
     const n = this.account.route(this, subject, reply, msg, hdrLen);
     if (n === 0 && reply !== undefined && this.noResponders) this.noRespondersReply(reply);
   }
 
   onSub(subject: string, queue: string | undefined, sid: string): void {
-    if (this.authPending) return this.authViolation("subscribe before CONNECT");
+    if (this.authPending && !this.preConnectAuth("subscribe")) return;
     const log = this.host.logger;
     if (log.traceEnabled) log.trace(`${this} - <<- [SUB ${subject}${queue ? " " + queue : ""} ${sid}]`);
     if (!isValidSubject(subject) || (queue !== undefined && !isValidQueueName(queue))) {
@@ -191,6 +247,17 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
       if (this.verbose) this.ok();
       return;
     }
+    const perms = this.permissions;
+    let filtered = false;
+    if (perms !== undefined) {
+      if (!perms.canSubscribe(subject, queue)) {
+        const what = queue === undefined ? JSON.stringify(subject) : `${JSON.stringify(subject)} using queue ${JSON.stringify(queue)}`;
+        log.error(`${this} - Subscription Violation - User ${JSON.stringify(this.user ?? "")}, Subject ${JSON.stringify(subject)}, SID ${sid}`);
+        this.sendErr(`Permissions Violation for Subscription to ${what}`);
+        return;
+      }
+      filtered = perms.needsDeliveryFilter(subject, queue);
+    }
     const max = this.host.options.max_subscriptions;
     if (max > 0 && this.subs.size >= max) {
       log.error(`${this} - maximum subscriptions exceeded`);
@@ -199,7 +266,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     }
     const sub: NatsSubscription = {
       client: this, subject, queue, sid, max: 0, delivered: 0, closed: false,
-      lastSubject: "", lastReply: undefined, lastArgs: null,
+      lastSubject: "", lastReply: undefined, lastArgs: null, filtered,
     };
     this.subs.set(sid, sub);
     this.account.sublist.insert(sub);
@@ -208,7 +275,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   }
 
   onUnsub(sid: string, max: number): void {
-    if (this.authPending) return this.authViolation("unsubscribe before CONNECT");
+    if (this.authPending && !this.preConnectAuth("unsubscribe")) return;
     const log = this.host.logger;
     if (log.traceEnabled) log.trace(`${this} - <<- [UNSUB ${sid}${max > 0 ? " " + max : ""}]`);
     const sub = this.subs.get(sid);
@@ -221,13 +288,13 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   }
 
   onPing(): void {
-    if (this.authPending) return this.authViolation("PING before CONNECT");
+    if (this.authPending && !this.preConnectAuth("PING")) return;
     this.out.text("PONG\r\n");
     this.host.scheduler.mark(this);
   }
 
   onPong(): void {
-    if (this.authPending) return this.authViolation("PONG before CONNECT");
+    if (this.authPending && !this.preConnectAuth("PONG")) return;
     this.pingsOut = 0;
     if (this.pingSentAt > 0) {
       this.rttMs = Date.now() - this.pingSentAt;
@@ -264,7 +331,9 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   deliver(s: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
     if (this.closed) return;
     const sub = s as NatsSubscription;
+    if (sub.filtered && !this.permissions!.canDeliver(subject)) return;
     sub.delivered++;
+    if (reply !== undefined && this.permissions?.responses !== undefined) this.allowResponse(reply);
     let body = msg;
     let h = hdrLen;
     if (h > 0 && !this.headers) {
@@ -394,7 +463,32 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     this.closeConnection(why === "WriteDeadline" ? "Slow Consumer (Write Deadline)" : "Slow Consumer (Pending Bytes)", true);
   }
 
-  private noRespondersReply(reply: string): void {
+  private allowResponse(reply: string): void {
+    const r = this.permissions!.responses!;
+    const replies = (this.replies ??= new Map());
+    if (replies.size >= MAX_TRACKED_REPLIES) {
+      const now = Date.now();
+      for (const [k, v] of replies) if (v[1] < now) replies.delete(k);
+      // still full: forget the oldest
+      if (replies.size >= MAX_TRACKED_REPLIES) replies.delete(replies.keys().next().value!);
+    }
+    replies.set(reply, [r.max, Date.now() + r.expiresMs]);
+  }
+
+  /** allow_responses: a publish to the reply subject of a message this client received. */
+  private responseAllowed(subject: string): boolean {
+    const e = this.replies?.get(subject);
+    if (e === undefined) return false;
+    if (e[1] < Date.now()) {
+      this.replies!.delete(subject);
+      return false;
+    }
+    if (--e[0] <= 0) this.replies!.delete(subject);
+    return true;
+  }
+
+  /** Sends the 503 status to a requester's inbox (also used across service imports). */
+  noRespondersReply(reply: string): void {
     const r = this.account.sublist.match(reply);
     let sub: Subscription | undefined;
     for (const s of r.psubs) if (s.client === this) { sub = s; break; }

@@ -61,6 +61,29 @@ export class Parser {
     this.maxControlLine = opts.maxControlLine;
   }
 
+  /** Set while the connection waits (an asynchronous authentication): input is held, not parsed. */
+  private suspended = false;
+  private held: Buffer | null = null;
+
+  /** Stops parsing after the current operation; later input is held until `resume`. */
+  suspend(): void {
+    this.suspended = true;
+  }
+
+  /** Ends a suspension; returns the input held meanwhile, for the caller to parse. */
+  resume(): Buffer | null {
+    this.suspended = false;
+    const h = this.held;
+    this.held = null;
+    return h;
+  }
+
+  private hold(buf: Buffer, from: number): void {
+    if (from >= buf.length) return;
+    const rest = buf.subarray(from);
+    this.held = this.held === null ? Buffer.from(rest) : Buffer.concat([this.held, rest]);
+  }
+
   get dead(): boolean {
     return this.state === State.Dead;
   }
@@ -77,6 +100,10 @@ export class Parser {
   }
 
   parse(buf: Buffer): void {
+    if (this.suspended) {
+      this.hold(buf, 0);
+      return;
+    }
     let i = 0;
     const n = buf.length;
     if (this.state === State.Payload) {
@@ -99,6 +126,10 @@ export class Parser {
       }
     }
     while (i < n && this.state === State.Line) {
+      if (this.suspended) {
+        this.hold(buf, i);
+        return;
+      }
       const nl = buf.indexOf(LF, i);
       if (nl < 0) {
         if (n - i > this.maxControlLine + 2) {

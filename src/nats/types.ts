@@ -1,4 +1,5 @@
 import type { Account } from "../core/account.js";
+import type { PermissionSet } from "../auth/permissions.js";
 import type { FlushScheduler } from "../core/outbound.js";
 import type { ResolvedOptions } from "../config/options.js";
 import type { Logger } from "../logger.js";
@@ -51,7 +52,7 @@ export interface ServerStats {
 }
 
 export type AuthResult =
-  | { ok: true; user?: string; account?: Account }
+  | { ok: true; user?: string; account: Account; permissions?: PermissionSet }
   | { ok: false; reason: string };
 
 /** What a connection needs from the server that hosts it. */
@@ -63,7 +64,10 @@ export interface ClientHost {
   /** the INFO JSON for this connection */
   infoFor(c: NatsConnection): string;
   authRequired(c: NatsConnection): boolean;
-  authenticate(c: NatsConnection, connect: ConnectOptions): AuthResult;
+  /** asynchronous only when a bcrypt hash must be checked */
+  authenticate(c: NatsConnection, connect: ConnectOptions | null): AuthResult | Promise<AuthResult>;
+  /** a nonce for this connection's INFO, when nkey users need one */
+  newNonce(): string | undefined;
   clientClosed(c: NatsConnection): void;
   /** the connection whose input is being processed now (the producer of what gets delivered) */
   producer: NatsConnection | null;

@@ -1,3 +1,3 @@
-export { Server, urlHost, secretEquals } from "./server.js";
+export { Server, urlHost } from "./server.js";
 export type { Listener } from "./server.js";
 export { commandName } from "./files.js";

@@ -1,10 +1,11 @@
 // The server: listeners, the accounts, the connections, and their lifecycle
 // (start, graceful close, lame duck).
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
-import { timingSafeEqual, createHash } from "node:crypto";
 import { createServer as createServerKey } from "@nats-io/nkeys";
 import type { ResolvedOptions } from "../config/options.js";
-import { Account } from "../core/account.js";
+import type { Account } from "../core/account.js";
+import { Authenticator, type AuthOutcome } from "../auth/authenticator.js";
+import { setupAccounts } from "./accounts.js";
 import { FlushScheduler } from "../core/outbound.js";
 import { Logger, silentLogger } from "../logger.js";
 import { NatsConnection } from "../nats/connection.js";
@@ -31,6 +32,9 @@ export class Server implements ClientHost {
   readonly scheduler = new FlushScheduler();
   readonly stats: ServerStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0 };
   readonly globalAccount: Account;
+  readonly systemAccount: Account;
+  readonly authenticator: Authenticator;
+  private readonly imports: { close(): void }[];
   readonly accounts = new Map<string, Account>();
   readonly clients = new Map<number, NatsConnection>();
   readonly closedClients: NatsConnection[] = [];
@@ -56,8 +60,15 @@ export class Server implements ClientHost {
     this.logger = logger ?? silentLogger();
     this.serverId = createServerKey().getPublicKey();
     this.serverName = options.server_name ?? this.serverId;
-    this.globalAccount = new Account("$G", { cache: !options.disable_sublist_cache });
-    this.accounts.set("$G", this.globalAccount);
+    this.authenticator = new Authenticator(options);
+    const setup = setupAccounts(options, (_account, reply) => {
+      const p = this.producer;
+      if (p !== null && p.noResponders) p.noRespondersReply(reply);
+    });
+    for (const [name, a] of setup.accounts) this.accounts.set(name, a);
+    this.imports = setup.imports;
+    this.globalAccount = this.accounts.get("$G")!;
+    this.systemAccount = this.accounts.get(options.system_account)!;
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
 
@@ -76,8 +87,7 @@ export class Server implements ClientHost {
   }
 
   get authRequiredGlobally(): boolean {
-    const a = this.options.authorization;
-    return a !== undefined && (a.user !== undefined || a.token !== undefined);
+    return this.authenticator.required;
   }
 
   /** Listens on the client port. */
@@ -186,6 +196,7 @@ export class Server implements ClientHost {
 
   infoFor(c: NatsConnection): string {
     const info: Record<string, unknown> = { ...this.infoBase, client_id: c.cid, client_ip: c.transport.remoteAddress };
+    if (c.nonce !== undefined) info.nonce = c.nonce;
     if (this.lameDuck) info.ldm = true;
     return JSON.stringify(info);
   }
@@ -194,18 +205,28 @@ export class Server implements ClientHost {
     return this.authRequiredGlobally;
   }
 
-  authenticate(_c: NatsConnection, connect: ConnectOptions): AuthResult {
-    const a = this.options.authorization;
-    if (!a) return { ok: true };
-    if (a.token !== undefined) {
-      return secretEquals(connect.auth_token, a.token) ? { ok: true } : { ok: false, reason: "bad or missing token" };
-    }
-    if (a.user !== undefined) {
-      const userOk = secretEquals(connect.user, a.user);
-      const passOk = secretEquals(connect.pass, a.password ?? "");
-      return userOk && passOk ? { ok: true, user: a.user } : { ok: false, reason: `bad user or password for "${connect.user ?? ""}"` };
-    }
-    return { ok: true };
+  authenticate(c: NatsConnection, connect: ConnectOptions | null): AuthResult | Promise<AuthResult> {
+    const t = c.transport;
+    const ws = t.type === "websocket";
+    const r = this.authenticator.authenticate({
+      credentials: connect ?? {},
+      nonce: c.nonce,
+      connectionType: ws ? "WEBSOCKET" : "STANDARD",
+      tlsPeer: (t as { tlsPeer?: { emails: string[]; dnsNames: string[]; subject: string } }).tlsPeer,
+      noAuthUser: ws ? this.options.websocket?.no_auth_user : undefined,
+    });
+    return r instanceof Promise ? r.then((x) => this.toAuthResult(x)) : this.toAuthResult(r);
+  }
+
+  private toAuthResult(r: AuthOutcome): AuthResult {
+    if (!r.ok) return r;
+    const account = this.accounts.get(r.account);
+    if (!account) return { ok: false, reason: `account ${r.account} not found` };
+    return { ok: true, account, user: r.user, permissions: r.permissions };
+  }
+
+  newNonce(): string | undefined {
+    return this.authenticator.newNonce();
   }
 
   clientClosed(c: NatsConnection): void {
@@ -270,6 +291,7 @@ export class Server implements ClientHost {
         this.logger.error(`shutdown: ${(e as Error).message}`);
       }
     }
+    for (const im of this.imports) im.close();
     this.logger.info("Server Exiting..");
     this.resolveClosed();
   }
@@ -283,13 +305,6 @@ function sleep(ms: number): Promise<void> {
 export function urlHost(host: string): string {
   if (host === "0.0.0.0" || host === "" || host === "::") return "127.0.0.1";
   return host.includes(":") ? `[${host}]` : host;
-}
-
-/** Constant-time comparison of secrets, so the check is no timing oracle (lengths are hashed away). */
-export function secretEquals(given: string | undefined, expected: string): boolean {
-  const a = createHash("sha256").update(given ?? "").digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b) && given !== undefined;
 }
 
 export type { ClosedReason };

@@ -515,7 +515,7 @@ test("/accountz, /routez, /gatewayz and /leafz give nats-server's shapes", async
     await nc.flush();
     const a = await json(`${t.url}/accountz`);
     assert.equal(a.server_id, t.server.serverId);
-    assert.deepEqual(a.accounts, ["$G"]);
+    assert.deepEqual(a.accounts, ["$G", "$SYS"]); // the system account always exists, as in nats-server
     const ad = await json(`${t.url}/accountz?acc=$G`);
     assert.equal(ad.account_detail.account_name, "$G");
     assert.equal(ad.account_detail.client_connections, 1);

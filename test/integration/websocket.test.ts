@@ -45,6 +45,9 @@ function resolved(ws: Partial<ResolvedWebSocketOptions> = {}, over: Partial<Reso
     logtime: false,
     lame_duck_duration_ms: DEFAULTS.lame_duck_duration_ms,
     lame_duck_grace_period_ms: DEFAULTS.lame_duck_grace_period_ms,
+    users: [],
+    accounts: [],
+    system_account: "$SYS",
     websocket: {
       host: "127.0.0.1",
       port: -1,

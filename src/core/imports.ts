@@ -1,0 +1,150 @@
+// Imports between accounts, made of internal clients of the core:
+// - a stream import subscribes in the exporting account and re-publishes into the importer
+//   (under `prefix` or `to`);
+// - a service import subscribes in the importing account to the local subject; a request is
+//   re-published in the exporter with a reply subject of its own (`_R_.<import>.<n>`), and
+//   only replies to requests that were made go back, to the original reply subject.
+import type { Account } from "./account.js";
+import { newSubscription, type Client, type Subscription } from "./client.js";
+
+/** Subscription kind for the internal clients here (no connection behind them). */
+let nextInternalCid = -1;
+
+/** Maps a subject matching `from` onto `to`: the wildcard tokens of `from` carry over. */
+export function mapSubject(subject: string, from: string, to: string): string {
+  if (from === to) return subject;
+  // the configuration checked that both patterns have their wildcards in the same places
+  const t = to.split(".");
+  const s = subject.split(".");
+  const out: string[] = [];
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === ">") {
+      out.push(...s.slice(i));
+      break;
+    }
+    out.push(t[i] === "*" ? s[i]! : t[i]!);
+  }
+  return out.join(".");
+}
+
+export interface StreamImportDef {
+  exporter: Account;
+  importer: Account;
+  /** the subject in the exporting account */
+  subject: string;
+  prefix?: string;
+  to?: string;
+}
+
+/** Forwards an exported stream of messages into the importing account. */
+export class StreamImport implements Client {
+  readonly cid = nextInternalCid--;
+  readonly kind = "internal" as const;
+  readonly echo = true;
+  private readonly sub: Subscription;
+
+  constructor(private readonly def: StreamImportDef) {
+    this.sub = newSubscription(this, def.subject, `si${-this.cid}`);
+    def.exporter.sublist.insert(this.sub);
+  }
+
+  deliver(_s: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+    const d = this.def;
+    let local = subject;
+    if (d.to !== undefined) local = mapSubject(subject, d.subject, d.to);
+    if (d.prefix !== undefined) local = `${d.prefix}.${local}`;
+    d.importer.route(null, local, reply, msg, hdrLen);
+  }
+
+  close(): void {
+    this.sub.closed = true;
+    this.def.exporter.sublist.remove(this.sub);
+  }
+}
+
+export interface ServiceImportDef {
+  exporter: Account;
+  importer: Account;
+  /** the service subject in the exporting account */
+  subject: string;
+  /** the local subject in the importing account (default: the same) */
+  to?: string;
+  responseType: "single" | "stream" | "chunked";
+  /** how long a request's reply mapping lives */
+  responseTtlMs: number;
+  /** tells a requester "no responders" when nobody serves the request in the exporter */
+  noResponders?: (reply: string) => void;
+}
+
+interface PendingReply {
+  reply: string;
+  expires: number;
+}
+
+/** Carries requests into the exporting account and their replies back. */
+export class ServiceImport implements Client {
+  readonly cid = nextInternalCid--;
+  readonly kind = "internal" as const;
+  readonly echo = true;
+  private readonly requests: Subscription;
+  private readonly responses: Subscription;
+  private readonly replyPrefix: string;
+  private readonly pending = new Map<string, PendingReply>();
+  private seq = 0;
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly def: ServiceImportDef) {
+    const local = def.to ?? def.subject;
+    this.requests = newSubscription(this, local, `req${-this.cid}`);
+    def.importer.sublist.insert(this.requests);
+    this.replyPrefix = `_R_.${Math.random().toString(36).slice(2, 8)}${-this.cid}.`;
+    this.responses = newSubscription(this, this.replyPrefix + ">", `resp${-this.cid}`);
+    def.exporter.sublist.insert(this.responses);
+    this.sweeper = setInterval(() => this.sweep(), Math.max(1000, Math.min(def.responseTtlMs, 30_000)));
+    this.sweeper.unref();
+  }
+
+  deliver(s: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+    const d = this.def;
+    if (s === this.requests) {
+      const remote = d.to !== undefined ? mapSubject(subject, d.to, d.subject) : subject;
+      let mapped: string | undefined;
+      if (reply !== undefined) {
+        const token = (++this.seq).toString(36);
+        mapped = this.replyPrefix + token;
+        this.pending.set(token, { reply, expires: Date.now() + d.responseTtlMs });
+      }
+      const n = d.exporter.route(null, remote, mapped, msg, hdrLen);
+      if (n === 0 && reply !== undefined) {
+        this.pending.delete(mapped!.slice(this.replyPrefix.length));
+        d.noResponders?.(reply);
+      }
+      return;
+    }
+    // a reply in the exporting account
+    const token = subject.slice(this.replyPrefix.length);
+    const p = this.pending.get(token);
+    if (p === undefined) return; // not a reply to a request that was made
+    if (d.responseType === "single" || p.expires < Date.now()) this.pending.delete(token);
+    d.importer.route(null, p.reply, undefined, msg, hdrLen);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [k, p] of this.pending) if (p.expires < now) this.pending.delete(k);
+  }
+
+  /** Requests waiting for a reply (for tests and monitoring). */
+  get pendingReplies(): number {
+    return this.pending.size;
+  }
+
+  close(): void {
+    clearInterval(this.sweeper);
+    this.requests.closed = true;
+    this.responses.closed = true;
+    this.def.importer.sublist.remove(this.requests);
+    this.def.exporter.sublist.remove(this.responses);
+    this.pending.clear();
+  }
+}
