@@ -415,3 +415,28 @@ test("the system account exists and is isolated", async () => {
     await Promise.all([sys.close(), app.close()]);
   });
 });
+
+test("the seed's user table with allowed_connection_types (placeholders filled, the missing commas added)", async () => {
+  // As written (\`{user: foo password: foopwd, permission: {...}}\`) nats-server 2.9 refuses the
+  // file too ("Expected a map value terminator"); the parser test keeps that case.
+  const { parseConfig, resolveOptions } = await import("../../src/config/index.js");
+  const { startResolved } = await import("../../src/index.js");
+  const text = `
+    listen: 127.0.0.1:-1
+    authorization {
+      users [
+        {user: foo, password: foopwd, permission: {publish: ">", subscribe: ">"}}
+        {user: bar, password: barpwd, permission: {publish: ">", subscribe: ">"},
+         allowed_connection_types: ["MQTT"]
+        }
+      ]
+    }`;
+  const s = await startResolved(resolveOptions(parseConfig(text, "seed.conf"), "seed.conf"));
+  try {
+    await (await connect({ port: s.port, user: "foo", pass: "foopwd" })).close();
+    // bar may only connect over MQTT
+    await refused(connect({ port: s.port, user: "bar", pass: "barpwd", reconnect: false }));
+  } finally {
+    await s.close();
+  }
+});
