@@ -184,7 +184,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   }
 
   /** Applies an authentication outcome; false when the connection was refused. */
-  private authenticated(r: AuthResult): boolean {
+  private authenticated(r: AuthResult, ack = true): boolean {
     if (!r.ok) {
       this.authViolation(r.reason);
       return false;
@@ -196,7 +196,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     clearTimeout(this.authTimer);
     this.authTimer = undefined;
     this.connected = true;
-    if (this.verbose) this.ok();
+    if (ack && this.verbose) this.ok();
     return true;
   }
 
@@ -207,7 +207,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   private preConnectAuth(what: string): boolean {
     const r = this.host.authenticate(this, null);
     if (!(r instanceof Promise) && r.ok) {
-      this.authenticated(r);
+      this.authenticated(r, false); // no CONNECT, so nothing to acknowledge
       return true;
     }
     this.authViolation(`${what} before CONNECT`);

@@ -161,7 +161,8 @@ export class Server implements ClientHost {
       headers: !o.no_header_support,
       max_payload: o.max_payload,
     };
-    if (this.authRequiredGlobally) info.auth_required = true;
+    // like nats-server, a server with a no_auth_user does not announce auth as required
+    if (this.authRequiredGlobally && this.options.no_auth_user === undefined) info.auth_required = true;
     if (o.client_advertise) info.connect_urls = [o.client_advertise];
     this.infoBase = info;
   }
@@ -197,6 +198,7 @@ export class Server implements ClientHost {
   infoFor(c: NatsConnection): string {
     const info: Record<string, unknown> = { ...this.infoBase, client_id: c.cid, client_ip: c.transport.remoteAddress };
     if (c.nonce !== undefined) info.nonce = c.nonce;
+    if (c.transport.type === "websocket" && this.options.websocket?.no_auth_user !== undefined) delete info.auth_required;
     if (this.lameDuck) info.ldm = true;
     return JSON.stringify(info);
   }
