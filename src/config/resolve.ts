@@ -18,6 +18,7 @@ import {
 import {
   DEFAULT_SYSTEM_ACCOUNT, finishAuth, resolveAccounts, resolvePermissions, resolveUsers, GLOBAL_ACCOUNT,
 } from "./resolve-auth.js";
+import { resolveTls } from "./resolve-tls.js";
 
 export interface ResolveHooks {
   /** Called with each warning (nats-server warns about the same things). */
@@ -329,6 +330,7 @@ const WEBSOCKET_KEYS: Record<string, Handler> = {
   net: (r, b, v, loc) => { const s = r.string(loc, v); if (s !== undefined) b.ws!.host = s; },
   advertise: (r, b, v, loc) => { const s = r.string(loc, v); if (s !== undefined) b.ws!.advertise = s; },
   no_tls: (r, b, v, loc) => { const x = r.bool(loc, v); if (x !== undefined) b.ws!.no_tls = x; },
+  tls: (r, b, v, loc) => { const t = resolveTls(r, v, loc); if (t) b.ws!.tls = t; },
   same_origin: (r, b, v, loc) => { const x = r.bool(loc, v); if (x !== undefined) b.ws!.same_origin = x; },
   compression: (r, b, v, loc) => { const x = r.bool(loc, v); if (x !== undefined) b.ws!.compression = x; },
   compress: (r, b, v, loc) => { const x = r.bool(loc, v); if (x !== undefined) b.ws!.compression = x; },
@@ -344,7 +346,7 @@ const WEBSOCKET_KEYS: Record<string, Handler> = {
   origins, origin: origins,
 };
 const NOT_YET_WEBSOCKET = new Set([
-  "tls", "authorization", "authentication", "jwt_cookie", "user_cookie", "pass_cookie",
+  "authorization", "authentication", "jwt_cookie", "user_cookie", "pass_cookie",
   "token_cookie", "headers", "ping_interval",
 ]);
 
@@ -450,6 +452,9 @@ const TOP_KEYS: Record<string, Handler> = {
   websocket: websocket,
   ws: websocket,
 
+  tls: (r, b, v, loc) => { const t = resolveTls(r, v, loc); if (t) b.tls = t; },
+  allow_non_tls: bool("allow_non_tls"),
+
   accounts: resolveAccounts,
   no_auth_user: str("no_auth_user"),
   system_account: str("system_account"),
@@ -468,7 +473,7 @@ function websocket(r: Resolver, b: Builder, v: unknown, loc: Loc): void {
 /** nats-server keys that Junction does not support yet. */
 const NOT_YET_TOP = new Set([
   "jetstream", "store_dir", "storedir", "mqtt", "cluster", "gateway", "leaf", "leafnodes",
-  "tls", "https", "https_port", "ocsp", "ocsp_cache", "allow_non_tls",
+  "https", "https_port", "ocsp", "ocsp_cache",
   "no_system_account", "no_system",
   "no_sys_acc", "operator", "operators", "roots", "root", "root_operators", "root_operator",
   "resolver", "account_resolver", "accounts_resolver", "resolver_tls", "resolver_preload",
@@ -526,9 +531,10 @@ export function resolveOptions(
   let websocket: ResolvedWebSocketOptions | undefined;
   if (b.ws && b.ws.port !== undefined && b.ws.port !== 0) {
     const ws = b.ws;
-    if (!ws.no_tls) {
+    // (a tls block that failed was reported already)
+    if (!ws.no_tls && !ws.tls && !at("websocket.tls") && !at("ws.tls")) {
       r.error(at("websocket") ?? at("ws"),
-        `"websocket" requires TLS, which Junction does not support yet: set "no_tls: true" in the websocket block`);
+        `"websocket" requires TLS configuration: add a "tls { cert_file, key_file }" block, or set "no_tls: true"`);
     }
     websocket = {
       host: ws.host || DEFAULTS.host,
@@ -540,6 +546,7 @@ export function resolveOptions(
       handshake_timeout_ms: ws.handshake_timeout_ms || DEFAULTS.websocket_handshake_timeout_ms,
     };
     if (ws.advertise !== undefined) websocket.advertise = ws.advertise;
+    if (ws.tls) websocket.tls = ws.tls;
     if (b.ws_no_auth_user !== undefined) websocket.no_auth_user = b.ws_no_auth_user;
   }
 
@@ -571,7 +578,8 @@ export function resolveOptions(
     write_deadline_ms: b.write_deadline_ms || DEFAULTS.write_deadline_ms,
     no_header_support: b.no_header_support ?? false,
     disable_sublist_cache: b.disable_sublist_cache ?? false,
-    auth_timeout_ms: b.auth_timeout_ms || DEFAULTS.auth_timeout_ms,
+    // nats-server: with TLS, the default leaves the handshake its time and one second more
+    auth_timeout_ms: b.auth_timeout_ms || (b.tls ? b.tls.timeout_ms + 1000 : DEFAULTS.auth_timeout_ms),
     users: auth.users,
     accounts: auth.accounts,
     system_account: b.system_account ?? DEFAULT_SYSTEM_ACCOUNT,
@@ -595,6 +603,8 @@ export function resolveOptions(
   if (b.pid_file !== undefined) out.pid_file = b.pid_file;
   if (b.ports_file_dir !== undefined) out.ports_file_dir = b.ports_file_dir;
   if (websocket) out.websocket = websocket;
+  if (b.tls) out.tls = b.tls;
+  if (b.tls && b.allow_non_tls) out.allow_non_tls = true;
   if (configFile !== undefined) out.config_file = configFile;
   return out;
 }

@@ -214,6 +214,15 @@ function connInfo(r: Row, now: number, opts: ConnzOptions): Record<string, unkno
   if (c.name) ci.name = c.name;
   if (c.lang) ci.lang = c.lang;
   if (c.version) ci.version = c.version;
+  const tls = t.tlsState;
+  if (tls) {
+    ci.tls_version = tls.version;
+    ci.tls_cipher_suite = tls.cipherSuite;
+    if (opts.auth && tls.peerCerts) {
+      ci.tls_peer_certs = tls.peerCerts.map((p) => ({ subject: p.subject, spki_sha256: p.spkiSha256, cert_sha256: p.certSha256 }));
+    }
+    if (tls.handshakeFirst) ci.tls_first = true;
+  }
   if (opts.auth) {
     if (c.user) ci.authorized_user = c.user;
     if (c.account.name !== "$G") ci.account = c.account.name;

@@ -5,7 +5,7 @@ import { cores, type MonitorContext } from "./context.js";
 import { rfc3339, uptime } from "./format.js";
 
 const NS_PER_MS = 1e6;
-/** nats-server's TLS_TIMEOUT; Junction has no TLS option of its own yet */
+/** nats-server's TLS_TIMEOUT, reported when no `tls {}` is configured */
 const TLS_TIMEOUT_SECONDS = 2;
 
 export function varz(ctx: MonitorContext): Record<string, unknown> {
@@ -23,6 +23,11 @@ export function varz(ctx: MonitorContext): Record<string, unknown> {
     port: s.port,
   };
   if (s.authRequiredGlobally) v.auth_required = true;
+  if (o.tls) {
+    // as in INFO
+    if (!o.allow_non_tls || o.tls.handshake_first) v.tls_required = true;
+    if (o.tls.verify) v.tls_verify = true;
+  }
   if (o.client_advertise) v.connect_urls = [o.client_advertise];
   v.max_connections = o.max_connections;
   if (o.max_subscriptions > 0) v.max_subscriptions = o.max_subscriptions;
@@ -42,7 +47,7 @@ export function varz(ctx: MonitorContext): Record<string, unknown> {
   v.mqtt = {};
   v.websocket = websocketVarz(ctx);
   v.jetstream = {};
-  v.tls_timeout = TLS_TIMEOUT_SECONDS;
+  v.tls_timeout = o.tls ? o.tls.timeout_ms / 1000 : TLS_TIMEOUT_SECONDS;
   v.write_deadline = o.write_deadline_ms * NS_PER_MS;
   v.start = rfc3339(s.startTime);
   v.now = rfc3339(now);
@@ -92,6 +97,8 @@ function websocketVarz(ctx: MonitorContext): Record<string, unknown> {
   if (ws.no_auth_user) out.no_auth_user = ws.no_auth_user;
   if (ws.handshake_timeout_ms) out.handshake_timeout = ws.handshake_timeout_ms * NS_PER_MS;
   if (ws.no_tls) out.no_tls = true;
+  if (ws.tls?.map) out.tls_map = true;
+  if (ws.tls?.pinned_certs) out.tls_pinned_certs = [...ws.tls.pinned_certs];
   if (ws.same_origin) out.same_origin = true;
   if (ws.allowed_origins.length > 0) out.allowed_origins = [...ws.allowed_origins];
   if (ws.compression) out.compression = true;

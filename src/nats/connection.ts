@@ -3,7 +3,7 @@ import type { Account } from "../core/account.js";
 import type { Client, Subscription } from "../core/client.js";
 import { Outbound, type Flushable } from "../core/outbound.js";
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../core/subject.js";
-import type { Transport } from "../transport/transport.js";
+import { TlsHandshakeError, type Transport } from "../transport/transport.js";
 import { Parser, type ParseError, type ParserHandler } from "./parser.js";
 import type { AuthResult, ConnectOptions, ClientHost, ClosedReason } from "./types.js";
 import type { PermissionSet } from "../auth/permissions.js";
@@ -107,7 +107,8 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   begin(): void {
     const t = this.transport;
     t.onData((chunk) => this.received(chunk));
-    t.onClose((err) => this.closeConnection(err ? "Read Error" : "Client Closed"));
+    t.onClose((err) =>
+      this.closeConnection(err ? (err instanceof TlsHandshakeError ? "TLS Handshake Failure" : "Read Error") : "Client Closed"));
     t.onDrain(() => this.drained());
     this.out.text("INFO " + this.host.infoFor(this) + "\r\n");
     this.flushNow();

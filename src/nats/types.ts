@@ -29,6 +29,7 @@ export interface ConnectOptions {
 export type ClosedReason =
   | "Client Closed"
   | "Read Error"
+  | "TLS Handshake Failure"
   | "Write Error"
   | "Stale Connection"
   | "Protocol Violation"

@@ -11,6 +11,7 @@ import { Logger, silentLogger } from "../logger.js";
 import { NatsConnection } from "../nats/connection.js";
 import type { AuthResult, ClientHost, ClosedReason, ConnectOptions, ServerStats } from "../nats/types.js";
 import { TcpTransport } from "../transport/tcp.js";
+import { TlsHandshaker, TlsTransport, isProbeError } from "../transport/tls.js";
 import type { Transport } from "../transport/transport.js";
 import { JUNCTION_VERSION, SERVER_VERSION } from "../version.js";
 import { removePortsFile, writePortsFile, writePidFile, removePidFile } from "./files.js";
@@ -48,6 +49,8 @@ export class Server implements ClientHost {
   producer: NatsConnection | null = null;
 
   private netServer: NetServer | undefined;
+  /** the client port's TLS (`tls {}`) */
+  private readonly tlsHandshaker: TlsHandshaker | undefined;
   private nextCid = 0;
   private infoBase: Record<string, unknown> = {};
   private closing: Promise<void> | undefined;
@@ -69,6 +72,7 @@ export class Server implements ClientHost {
     this.imports = setup.imports;
     this.globalAccount = this.accounts.get("$G")!;
     this.systemAccount = this.accounts.get(options.system_account)!;
+    if (options.tls) this.tlsHandshaker = new TlsHandshaker(options.tls);
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
 
@@ -136,7 +140,7 @@ export class Server implements ClientHost {
     if (mon) out.monitoring = [`http://${urlHost(this.options.http_host)}:${mon.port}`];
     const ws = this.listeners.get("websocket");
     const wso = this.options.websocket;
-    if (ws && wso) out.websocket = [`${wso.no_tls ? "ws" : "wss"}://${urlHost(wso.host)}:${ws.port}`];
+    if (ws && wso) out.websocket = [`${wso.tls || !wso.no_tls ? "wss" : "ws"}://${urlHost(wso.host)}:${ws.port}`];
     return out;
   }
 
@@ -163,6 +167,12 @@ export class Server implements ClientHost {
     };
     // like nats-server, a server with a no_auth_user does not announce auth as required
     if (this.authRequiredGlobally && this.options.no_auth_user === undefined) info.auth_required = true;
+    if (o.tls) {
+      // nats-server: required unless allow_non_tls (then available); a TLS-first server requires it
+      if (!o.allow_non_tls || o.tls.handshake_first) info.tls_required = true;
+      if (o.tls.verify) info.tls_verify = true;
+      if (o.allow_non_tls && !o.tls.handshake_first) info.tls_available = true;
+    }
     if (o.client_advertise) info.connect_urls = [o.client_advertise];
     this.infoBase = info;
   }
@@ -173,7 +183,33 @@ export class Server implements ClientHost {
       socket.destroy();
       return;
     }
-    this.addConnection(new TcpTransport(socket));
+    const hs = this.tlsHandshaker;
+    if (!hs) {
+      this.addConnection(new TcpTransport(socket));
+      return;
+    }
+    const tls = hs.options;
+    const t = new TlsTransport(socket, hs, {
+      handshakeFirst: tls.handshake_first,
+      fallbackMs: tls.handshake_first_fallback_ms,
+      allowNonTls: this.options.allow_non_tls === true,
+    });
+    // INFO goes out first (in plaintext, or queued for after a TLS-first handshake), then TLS
+    const c = this.addConnection(t);
+    if (!c) return;
+    t.start().then(
+      () => {
+        const st = t.tlsState;
+        if (st && this.logger.debugEnabled) {
+          this.logger.debug(`${c} - TLS handshake complete`);
+          this.logger.debug(`${c} - TLS version ${st.version}, cipher suite ${st.cipherSuite}`);
+        }
+      },
+      (e: Error) => {
+        if (isProbeError(e)) this.logger.debug(`${c} - TLS handshake error: ${e.message}`);
+        else this.logger.error(`${c} - TLS handshake error: ${e.message}`);
+      },
+    );
   }
 
   /** Adds a connection over any transport (TCP here; WebSocket from its module). */
@@ -199,6 +235,17 @@ export class Server implements ClientHost {
     const info: Record<string, unknown> = { ...this.infoBase, client_id: c.cid, client_ip: c.transport.remoteAddress };
     if (c.nonce !== undefined) info.nonce = c.nonce;
     if (c.transport.type === "websocket" && this.options.websocket?.no_auth_user !== undefined) delete info.auth_required;
+    if (c.transport.type === "websocket") {
+      // nats-server: a websocket client is told whether its own listener does TLS
+      const wsTls = this.options.websocket?.tls !== undefined;
+      if (wsTls) {
+        info.tls_required = true;
+        info.tls_available = true;
+      } else {
+        delete info.tls_required;
+        delete info.tls_available;
+      }
+    }
     if (this.lameDuck) info.ldm = true;
     return JSON.stringify(info);
   }

@@ -4,12 +4,15 @@
 // nats-server's websocket support: its handshake checks and HTTP answers, origin checks,
 // permessage-deflate when configured and asked for, X-Forwarded-For recorded for logs only.
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { TLSSocket } from "node:tls";
 import { isIP, type Socket } from "node:net";
 import { WebSocketServer, WebSocket, type RawData } from "ws";
 import type { ResolvedWebSocketOptions } from "../config/options.js";
 import type { Listener, Server } from "../server/server.js";
 import { normalizeAddress } from "./tcp.js";
-import type { Transport } from "./transport.js";
+import { checkPinned, handshakeErrorText, isProbeError, tlsInfoOf, wrappedSocket } from "./tls.js";
+import type { TlsPeer, TlsState, Transport } from "./transport.js";
 
 /** nats-server compresses nothing smaller than this (wsCompressThreshold). */
 const COMPRESS_THRESHOLD = 64;
@@ -36,6 +39,9 @@ export class WebSocketTransport implements Transport {
   readonly compressed: boolean;
   /** the request path of the upgrade (`/`, `/mqtt`, ...) */
   readonly path: string;
+  /** wss: the TLS session, and the verified client certificate's identity (with `verify`) */
+  readonly tlsState?: TlsState;
+  readonly tlsPeer?: TlsPeer;
 
   private error: Error | undefined;
   private waitingDrain = false;
@@ -57,6 +63,11 @@ export class WebSocketTransport implements Transport {
     this.forwardedFor = forwardedFor(req);
     this.compressed = ws.extensions.includes("permessage-deflate");
     this.path = requestPath(req);
+    if (socket instanceof TLSSocket) {
+      const tls = tlsInfoOf(socket, false);
+      this.tlsState = tls.state;
+      if (tls.peer) this.tlsPeer = tls.peer;
+    }
     // ws emits 'error' on bad frames; an unheard 'error' would throw, so always listen
     ws.on("error", (e) => {
       this.error ??= e;
@@ -185,22 +196,51 @@ export async function startWebSocket(server: Server, hooks: WebSocketHooks = {})
     log.error(`${peer(req.socket)} - websocket handshake error: ${reason}`);
   };
 
-  const http = createHttpServer();
+  // wss: node:https does the TLS handshake (bounded by tls.timeout) and verifies client
+  // certificates; the handshake timeout below covers TLS and the HTTP upgrade together, as
+  // nats-server's ReadTimeout does. `pending` is keyed by the accepted (raw) socket.
+  const tls = o.tls;
+  const http = tls ? createHttpsServer({ ...tls.context, handshakeTimeout: tls.timeout_ms }) : createHttpServer();
+  const rawOf = (s: Socket): Socket => (s instanceof TLSSocket ? wrappedSocket(s) ?? s : s);
+  const forget = (raw: Socket): void => {
+    clearTimeout(pending.get(raw));
+    pending.delete(raw);
+  };
   http.on("connection", (socket: Socket) => {
     socket.on("error", () => socket.destroy());
+    const where = peer(socket); // (also keeps the peer's address once the socket is gone)
     const t =
       o.handshake_timeout_ms > 0
         ? setTimeout(() => {
-            log.debug(`${peer(socket)} - websocket handshake timeout`);
+            log.debug(`${where} - websocket handshake timeout`);
+            pending.delete(socket);
             socket.destroy();
           }, o.handshake_timeout_ms)
         : undefined;
     pending.set(socket, t);
-    socket.once("close", () => {
-      clearTimeout(pending.get(socket));
-      pending.delete(socket);
-    });
+    socket.once("close", () => forget(socket));
   });
+  if (tls) {
+    const pinned = tls.pinned_certs ? new Set(tls.pinned_certs) : undefined;
+    http.on("secureConnection", (s: TLSSocket) => {
+      const raw = rawOf(s);
+      s.once("close", () => forget(raw));
+      const notPinned = checkPinned(s, pinned);
+      if (notPinned) {
+        log.error(`${peer(raw)} - websocket TLS handshake error: ${notPinned}`);
+        s.destroy();
+      }
+    });
+    http.on("tlsClientError", (err: Error, s: TLSSocket) => {
+      s.destroy();
+      const raw = rawOf(s);
+      forget(raw);
+      const text = handshakeErrorText(err, s);
+      const line = `${peer(raw)} - websocket TLS handshake error: ${text}`;
+      if (isProbeError(text)) log.debug(line);
+      else log.error(line);
+    });
+  }
 
   // anything that is not an upgrade request is refused, as by nats-server's handler
   http.on("request", (req: IncomingMessage, res: ServerResponse) => {
@@ -222,8 +262,7 @@ export async function startWebSocket(server: Server, hooks: WebSocketHooks = {})
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      clearTimeout(pending.get(socket));
-      pending.delete(socket);
+      forget(rawOf(socket));
       if (!server.running || server.lameDuck) {
         ws.terminate();
         return;
@@ -259,8 +298,8 @@ export async function startWebSocket(server: Server, hooks: WebSocketHooks = {})
   http.on("error", (e) => log.error(`websocket listener error: ${e.message}`));
   const addr = http.address();
   const port = typeof addr === "object" && addr ? addr.port : o.port;
-  log.info(`Listening for websocket clients on ws://${o.host}:${port}`);
-  log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+  log.info(`Listening for websocket clients on ${tls ? "wss" : "ws"}://${o.host}:${port}`);
+  if (!tls) log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
 
   let closing: Promise<void> | undefined;
   const listener: Listener = {
@@ -282,10 +321,7 @@ export async function startWebSocket(server: Server, hooks: WebSocketHooks = {})
 
 /** Start-up checks, with nats-server's texts (validateWebsocketOptions). */
 export function validateWebSocketOptions(o: ResolvedWebSocketOptions): void {
-  if (!o.no_tls) {
-    // TLS for websocket arrives with the security work: until then no_tls is required
-    throw new Error("websocket requires TLS configuration unless no_tls is true");
-  }
+  if (!o.no_tls && !o.tls) throw new Error("websocket requires TLS configuration");
   for (const ao of o.allowed_origins) {
     let u: URL;
     try {
@@ -406,10 +442,11 @@ function checkOrigin(req: IncomingMessage, sameOrigin: boolean, allowed: Map<str
   if (!ohp) return `invalid origin ${JSON.stringify(origin)}`;
   const [oh, op] = ohp;
   if (sameOrigin) {
-    // TLS is not served on this listener yet, so the request's own scheme is http
-    const rhp = hostAndPort(false, header(req, "host") ?? "");
+    // the request's own scheme: https on a TLS listener
+    const overTls = req.socket instanceof TLSSocket;
+    const rhp = hostAndPort(overTls, header(req, "host") ?? "");
     if (!rhp) return `invalid host ${JSON.stringify(header(req, "host"))}`;
-    if (oh !== rhp[0] || op !== rhp[1] || scheme !== "http") return "not same origin";
+    if (oh !== rhp[0] || op !== rhp[1] || scheme !== (overTls ? "https" : "http")) return "not same origin";
   }
   if (allowed.size > 0) {
     const list = allowed.get(oh);

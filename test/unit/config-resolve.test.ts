@@ -254,9 +254,9 @@ describe("authorization", () => {
 });
 
 describe("websocket", () => {
-  test("requires no_tls: true until TLS is supported", () => {
+  test("requires a tls block or no_tls: true (as nats-server)", () => {
     confFails("websocket {\n  port: 8080\n}",
-      'j.conf:1:1: "websocket" requires TLS, which Junction does not support yet: set "no_tls: true" in the websocket block');
+      'j.conf:1:1: "websocket" requires TLS configuration: add a "tls { cert_file, key_file }" block, or set "no_tls: true"');
   });
 
   test("defaults, and the block is off without a port", () => {
@@ -280,7 +280,6 @@ describe("websocket", () => {
 
   test("keys not supported yet", () => {
     confFails("websocket {\n  port: 1, no_tls: true\n  jwt_cookie: x\n}", 'j.conf:3:3: "websocket.jwt_cookie" is not supported yet');
-    confFails("websocket {\n  port: 1, no_tls: true\n  tls { }\n}", 'j.conf:3:3: "websocket.tls" is not supported yet');
     confFails("websocket {\n  port: 1, no_tls: true\n  no_auth_user: x\n}",
       'j.conf:3:3: "websocket.no_auth_user": "x" not present as user in authorization block or account configuration');
     confFails("websocket {\n  port: 1, no_tls: true\n  bogus: x\n}", 'j.conf:3:3: unknown configuration key "websocket.bogus"');
@@ -293,7 +292,7 @@ describe("unknown and unsupported keys", () => {
   });
 
   test("nats-server keys not supported yet", () => {
-    const keys = ["jetstream", "mqtt", "cluster", "leafnodes", "leaf", "tls", "operator",
+    const keys = ["jetstream", "mqtt", "cluster", "leafnodes", "leaf", "operator",
       "resolver", "gateway", "mappings", "store_dir", "https_port",
       "trusted_keys", "syslog", "max_sub_tokens", "server_tags"];
     for (const k of keys) confFails(`port: 1\n  ${k}: {}`, `j.conf:2:3: "${k}" is not supported yet`);
