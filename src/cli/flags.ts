@@ -25,6 +25,17 @@ export interface ServerFlags {
   options: Options;
   /** which flag (as typed) set each option key ("port" → "-p", "authorization.user" → "--user") */
   flagOf: Record<string, string>;
+  /** --tls, --tlsverify, --tlscert, --tlskey, --tlscacert: they replace the file's `tls` block */
+  tls?: TlsFlags;
+}
+
+export interface TlsFlags {
+  /** --tls (false: no TLS at all, whatever the file and the other flags say) */
+  enabled?: boolean;
+  cert_file?: string;
+  key_file?: string;
+  ca_file?: string;
+  verify?: boolean;
 }
 
 export type ParsedFlags =
@@ -38,6 +49,8 @@ type Target =
   | { kind: "option"; key: "port" | "http_port"; type: "int" }
   | { kind: "option"; key: "debug" | "trace" | "logtime"; type: "bool" }
   | { kind: "auth"; key: "user" | "password" | "token" }
+  | { kind: "tls"; key: "cert_file" | "key_file" | "ca_file" }
+  | { kind: "tls_bool"; key: "enabled" | "verify" }
   | { kind: "debug_trace" }
   | { kind: "config" }
   | { kind: "check" }
@@ -67,6 +80,11 @@ const FLAGS: Record<string, Target> = {
   user: { kind: "auth", key: "user" },
   pass: { kind: "auth", key: "password" },
   auth: { kind: "auth", key: "token" },
+  tls: { kind: "tls_bool", key: "enabled" },
+  tlsverify: { kind: "tls_bool", key: "verify" },
+  tlscert: { kind: "tls", key: "cert_file" },
+  tlskey: { kind: "tls", key: "key_file" },
+  tlscacert: { kind: "tls", key: "ca_file" },
   t: { kind: "check" },
   v: { kind: "version" }, version: { kind: "version" },
   h: { kind: "help" }, help: { kind: "help" },
@@ -77,12 +95,12 @@ const NOT_YET = new Set([
   "VV", "DVV", "ms", "https_port", "sl", "signal", "s", "syslog", "r", "remote_syslog",
   "log_size_limit", "logtime_utc", "max_traced_msg_len", "profile", "routes", "cluster",
   "cluster_listen", "cluster_advertise", "cluster_name", "no_advertise", "connect_retries",
-  "help_tls", "tls", "tlsverify", "tlscert", "tlskey", "tlscacert", "js", "jetstream", "sd",
+  "help_tls", "js", "jetstream", "sd",
   "store_dir",
 ]);
 
 const isBoolTarget = (t: Target) =>
-  (t.kind === "option" && t.type === "bool") || t.kind === "debug_trace" || t.kind === "check" ||
+  (t.kind === "option" && t.type === "bool") || t.kind === "tls_bool" || t.kind === "debug_trace" || t.kind === "check" ||
   t.kind === "help" || t.kind === "version";
 
 /** Go's strconv.ParseBool. */
@@ -147,6 +165,12 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
       case "auth":
         out.options.authorization = { ...out.options.authorization, [target.key]: value };
         out.flagOf[`authorization.${target.key}`] = typed;
+        break;
+      case "tls":
+      case "tls_bool":
+        out.tls = { ...out.tls, [target.key]: target.kind === "tls" ? value : flag };
+        out.flagOf["tls"] ??= typed;
+        if (target.key !== "enabled") out.flagOf[`tls.${target.key}`] = typed;
         break;
       case "debug_trace":
         out.options.debug = flag;
@@ -214,6 +238,24 @@ export function mergeFlags(fileOptions: Options | ConfigMap, flags: ServerFlags)
     }
     // an authorization that is not a map is left for resolveOptions to report
   }
+  // as nats-server: any TLS flag replaces the file's tls block with one made of the flags;
+  // --tls=false removes it
+  const tls = flags.tls;
+  if (tls) {
+    const existingKey = Object.keys(out).find((k) => k.toLowerCase() === "tls");
+    if (existingKey !== undefined) delete out[existingKey];
+    if (tls.enabled !== false) {
+      const block: ConfigMap = {};
+      for (const k of ["cert_file", "key_file", "ca_file", "verify"] as const) {
+        const v = tls[k];
+        if (v === undefined) continue;
+        block[k] = v;
+        setPosition(block, k, where(`tls.${k}`));
+      }
+      out.tls = block;
+      setPosition(out, "tls", where("tls"));
+    }
+  }
   return out;
 }
 
@@ -254,10 +296,17 @@ Authorization Options:
         --pass <password>            Password required for connections
         --auth <token>               Authorization token required for connections
 
+TLS Options (they replace the configuration file's tls block):
+        --tls                        Enable TLS, do not verify clients (default: false)
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for server certificate
+        --tlsverify                  Enable TLS, verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
+
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
 
 Flags may be written -flag, --flag, -flag=value or --flag value. Flags override the
-configuration file. Not supported yet: TLS, cluster, JetStream, syslog and signal flags.
+configuration file. Not supported yet: cluster, JetStream, syslog and signal flags.
 `;

@@ -25,7 +25,7 @@ export function varz(ctx: MonitorContext): Record<string, unknown> {
   if (s.authRequiredGlobally) v.auth_required = true;
   if (o.tls) {
     // as in INFO
-    if (!o.allow_non_tls || o.tls.handshake_first) v.tls_required = true;
+    if (!o.allow_non_tls || (o.tls.handshake_first && o.tls.handshake_first_fallback_ms === 0)) v.tls_required = true;
     if (o.tls.verify) v.tls_verify = true;
   }
   if (o.client_advertise) v.connect_urls = [o.client_advertise];

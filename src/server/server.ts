@@ -114,6 +114,11 @@ export class Server implements ClientHost {
     this.port = typeof addr === "object" && addr ? addr.port : o.port;
     this.rebuildInfo();
     this.logger.info(`Listening for client connections on ${urlHost(o.host)}:${this.port}`);
+    if (o.tls) {
+      const tlsFirstOnly = o.tls.handshake_first && o.tls.handshake_first_fallback_ms === 0;
+      this.logger.info(`TLS ${o.allow_non_tls && !tlsFirstOnly ? "available" : "required"} for client connections`);
+      if (tlsFirstOnly) this.logger.warn(`Clients that are not using "TLS Handshake First" option will fail to connect`);
+    }
     this.running = true;
   }
 
@@ -168,10 +173,12 @@ export class Server implements ClientHost {
     // like nats-server, a server with a no_auth_user does not announce auth as required
     if (this.authRequiredGlobally && this.options.no_auth_user === undefined) info.auth_required = true;
     if (o.tls) {
-      // nats-server: required unless allow_non_tls (then available); a TLS-first server requires it
-      if (!o.allow_non_tls || o.tls.handshake_first) info.tls_required = true;
+      // nats-server: required unless allow_non_tls (then available); TLS-first without a
+      // fallback always requires it
+      const tlsFirstOnly = o.tls.handshake_first && o.tls.handshake_first_fallback_ms === 0;
+      if (!o.allow_non_tls || tlsFirstOnly) info.tls_required = true;
       if (o.tls.verify) info.tls_verify = true;
-      if (o.allow_non_tls && !o.tls.handshake_first) info.tls_available = true;
+      if (o.allow_non_tls && !tlsFirstOnly) info.tls_available = true;
     }
     if (o.client_advertise) info.connect_urls = [o.client_advertise];
     this.infoBase = info;

@@ -117,7 +117,9 @@ describe("parseFlags", () => {
     flagFails(["-=1"], "bad flag syntax: -=1");
     flagFails(["serve"], 'unrecognized command: "serve"');
     flagFails(["-js"], "flag -js is not supported yet");
-    flagFails(["--tls"], "flag --tls is not supported yet");
+    flagFails(["--help_tls"], "flag --help_tls is not supported yet");
+    flagFails(["--tlscert"], "flag needs an argument: --tlscert");
+    flagFails(["--tls=maybe"], 'invalid boolean value "maybe" for --tls');
     flagFails(["--routes", "x"], "flag --routes is not supported yet");
     flagFails(["-VV"], "flag -VV is not supported yet");
     flagFails(["--signal", "reload"], "flag --signal is not supported yet");
@@ -173,6 +175,27 @@ describe("mergeFlags", () => {
       { message: 'command line flag -n: "server_name" cannot contain spaces, got "a b"' });
   });
 
+  test("TLS flags replace the file's tls block (as nats-server); --tls=false removes it", () => {
+    const f = server(["--tlscert", "c.pem", "--tlskey=k.pem", "--tlscacert", "ca.pem", "--tlsverify"]);
+    assert.deepEqual(f.tls, { cert_file: "c.pem", key_file: "k.pem", ca_file: "ca.pem", verify: true });
+    assert.deepEqual(f.options, {});
+    const file = parseConfig('tls {\n  cert_file: "file.pem"\n  key_file: "file-key.pem"\n  timeout: 5\n}', "j.conf");
+    const merged = mergeFlags(file, f);
+    assert.deepEqual(merged.tls, { cert_file: "c.pem", key_file: "k.pem", ca_file: "ca.pem", verify: true });
+    assert.deepEqual(positionOf(merged.tls as object, "key_file"), { file: "command line flag --tlskey", line: 0, col: 0 });
+    assert.equal(mergeFlags(file, server(["--tls=false", "--tlscert", "c.pem"])).tls, undefined);
+    assert.equal(mergeFlags(file, server(["-p", "1"])).tls, file.tls);
+  });
+
+  test("TLS flag problems are reported as coming from the command line", () => {
+    assert.throws(() => resolveOptions(mergeFlags({}, server(["--tls"]))),
+      { message: `command line flag --tls: "tls" needs a server certificate: set 'cert_file' and 'key_file'` });
+    assert.throws(() => resolveOptions(mergeFlags({}, server(["--tls", "--tlscert", "c.pem"]))),
+      { message: "command line flag --tls: missing 'key_file' in TLS configuration" });
+    assert.throws(() => resolveOptions(mergeFlags({}, server(["--tlscert", "/nonexistent/c.pem", "--tlskey", "/nonexistent/k.pem"]))),
+      { message: "command line flag --tlscert: error parsing X509 certificate/key pair: open /nonexistent/c.pem: no such file or directory" });
+  });
+
   test("programmatic options merge too", () => {
     const r = resolveOptions(mergeFlags({ port: 1, debug: true }, server(["-T=false"])));
     assert.deepEqual([r.port, r.debug, r.logtime], [1, true, false]);
@@ -210,6 +233,7 @@ describe("HELP_TEXT", () => {
     for (const f of ["-a, --addr, --net", "-p, --port", "-n, --name", "--server_name", "-c, --config",
       "-m, --http_port", "-l, --log", "-P, --pid", "--ports_file_dir", "--client_advertise",
       "-D, --debug", "-V, --trace", "-DV", "-T, --logtime", "--user", "--pass", "--auth", "-t ",
+      "--tls ", "--tlscert", "--tlskey", "--tlsverify", "--tlscacert",
       "-h, --help", "-v, --version"]) {
       assert.ok(HELP_TEXT.includes(f), `help lacks ${f}`);
     }
