@@ -8,6 +8,7 @@ import { fromPublic } from "@nats-io/nkeys";
 import type { ResolvedOptions, ResolvedUser } from "../config/options.js";
 import { secretEquals } from "./secret.js";
 import { PermissionSet } from "./permissions.js";
+import type { TlsPeer } from "../transport/transport.js";
 
 /** What a client presents (its CONNECT) and what the server knows of its connection. */
 export interface Credentials {
@@ -25,7 +26,7 @@ export interface AuthContext {
   /** STANDARD, WEBSOCKET, MQTT, LEAFNODE */
   connectionType: string;
   /** identities from a verified client certificate */
-  tlsPeer?: { emails: string[]; dnsNames: string[]; subject: string };
+  tlsPeer?: TlsPeer;
   /** a listener-specific no_auth_user (websocket {}) */
   noAuthUser?: string;
 }
@@ -51,7 +52,9 @@ export class Authenticator {
   private readonly token: string | undefined;
   private readonly single: { user: string; password: string } | undefined;
   private readonly noAuthUser: string | undefined;
+  /** verify_and_map on the client port, on the websocket listener */
   private readonly mapCerts: boolean;
+  private readonly mapWsCerts: boolean;
 
   constructor(o: ResolvedOptions) {
     for (const u of o.users) {
@@ -62,7 +65,8 @@ export class Authenticator {
     this.token = o.authorization?.token;
     if (o.authorization?.user !== undefined) this.single = { user: o.authorization.user, password: o.authorization.password ?? "" };
     this.noAuthUser = o.no_auth_user;
-    this.mapCerts = (o as { tls?: { verify_and_map?: boolean } }).tls?.verify_and_map === true;
+    this.mapCerts = o.tls?.map === true;
+    this.mapWsCerts = o.websocket?.tls?.map === true;
     this.required = this.token !== undefined || this.single !== undefined || o.users.length > 0;
     this.nonceRequired = this.byNkey.size > 0;
   }
@@ -82,7 +86,7 @@ export class Authenticator {
       if (!secretEquals(c.user, this.single.user)) return { ok: false, reason: `unknown user ${JSON.stringify(c.user ?? "")}` };
       return this.checkSecret(c.pass, this.single.password, () => ({ ok: true, user: this.single!.user, account: GLOBAL }), `bad password for user ${JSON.stringify(c.user)}`);
     }
-    if (this.mapCerts) return this.byCertificate(ctx);
+    if (ctx.connectionType === "WEBSOCKET" ? this.mapWsCerts : this.mapCerts) return this.byCertificate(ctx);
     if (c.nkey !== undefined) return this.byNkeySignature(ctx);
     if (c.user !== undefined && c.user !== "") {
       const u = this.byName.get(c.user);
@@ -138,14 +142,74 @@ export class Authenticator {
     return this.typeRefused(u, ctx) ?? this.accept(u);
   }
 
-  /** verify_and_map: SAN e-mail addresses first, then DNS names, then the subject DN. */
+  /**
+   * verify_and_map, in nats-server's order: SAN e-mail addresses, DNS names, URIs, then the
+   * subject as a distinguished name (RDN by RDN), then the subject string with and without DCs.
+   */
   private byCertificate(ctx: AuthContext): AuthOutcome {
     const p = ctx.tlsPeer;
     if (!p) return { ok: false, reason: "no verified client certificate to map to a user" };
-    for (const id of [...p.emails, ...p.dnsNames, p.subject]) {
-      const u = this.byName.get(id);
-      if (u) return this.typeRefused(u, ctx) ?? this.accept(u);
+    let u: ResolvedUser | undefined;
+    for (const id of [...p.emails, ...p.dnsNames, ...p.uris]) if ((u = this.byName.get(id))) break;
+    if (!u && p.rdns) {
+      for (const [name, cand] of this.byName) if (name.includes("=") && dnMatches(name, p.rdns)) { u = cand; break; }
     }
-    return { ok: false, reason: `no user for certificate ${JSON.stringify(p.subject)}` };
+    if (!u && p.subjectWithDCs !== undefined) u = this.byName.get(p.subjectWithDCs);
+    if (!u) u = this.byName.get(p.subject);
+    if (!u) return { ok: false, reason: `no user for certificate ${JSON.stringify(p.displaySubject)}` };
+    return this.typeRefused(u, ctx) ?? this.accept(u);
   }
+}
+
+type Rdn = { type: string; value: string }[];
+
+/** Splits on a separator that is not escaped with a backslash. */
+function splitUnescaped(s: string, sep: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch === "\\" && i + 1 < s.length) {
+      cur += ch + s[i + 1];
+      i++;
+    } else if (ch === sep) {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out;
+}
+
+/** A user name written as a DN ("CN=alice, O=Acme") → RDNs; undefined when it is not one. */
+function parseDn(name: string): Rdn[] | undefined {
+  const rdns: Rdn[] = [];
+  for (const part of splitUnescaped(name, ",")) {
+    const rdn: Rdn = [];
+    for (const av of splitUnescaped(part, "+")) {
+      const eq = av.indexOf("=");
+      if (eq <= 0) return undefined;
+      rdn.push({ type: av.slice(0, eq).trim().toUpperCase(), value: av.slice(eq + 1).trim().replace(/\\(.)/g, "$1") });
+    }
+    rdns.push(rdn);
+  }
+  return rdns;
+}
+
+function sameRdn(a: Rdn, b: Rdn): boolean {
+  return a.length === b.length && a.every((x) => b.some((y) => y.type.toUpperCase() === x.type && y.value === x.value));
+}
+
+/** Does the DN `name` have the certificate's RDNs, in the same order or else in any order? */
+function dnMatches(name: string, cert: Rdn[]): boolean {
+  const dn = parseDn(name);
+  if (!dn || dn.length !== cert.length) return false;
+  if (dn.every((r, i) => sameRdn(r, cert[i]!))) return true;
+  const left = [...cert];
+  for (const r of dn) {
+    const i = left.findIndex((c) => sameRdn(r, c));
+    if (i < 0) return false;
+    left.splice(i, 1);
+  }
+  return true;
 }

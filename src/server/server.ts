@@ -268,7 +268,7 @@ export class Server implements ClientHost {
       credentials: connect ?? {},
       nonce: c.nonce,
       connectionType: ws ? "WEBSOCKET" : "STANDARD",
-      tlsPeer: (t as { tlsPeer?: { emails: string[]; dnsNames: string[]; subject: string } }).tlsPeer,
+      tlsPeer: t.tlsPeer,
       noAuthUser: ws ? this.options.websocket?.no_auth_user : undefined,
     });
     return r instanceof Promise ? r.then((x) => this.toAuthResult(x)) : this.toAuthResult(r);

@@ -10,7 +10,7 @@ import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/t
 import { Logger, startServer, type Server } from "../../src/index.js";
 import type { TlsOptions } from "../../src/config/options.js";
 import { RawClient, until } from "../helpers.js";
-import { makeTestCerts, type CertFiles, type TestCerts } from "../tls-certs.js";
+import { makeClientCert, makeTestCerts, type CertFiles, type TestCerts } from "../tls-certs.js";
 
 let certs: TestCerts;
 const servers: Server[] = [];
@@ -327,5 +327,47 @@ describe("allow_non_tls", () => {
     raw.close();
     const kinds = [...server.clients.values()].map((c) => c.transport.tlsState !== undefined);
     assert.ok(kinds.includes(true));
+  });
+});
+
+describe("verify_and_map: the certificate names the user", () => {
+  test("e-mail, DNS name, subject DN (in any RDN order) and DCs map to users; an unmapped certificate is refused", async () => {
+    const erin = makeClientCert(certs, "erin", "/CN=erin");
+    const { server } = await start({ ca_file: certs.ca, verify_and_map: true }, {
+      authorization: {
+        users: [
+          { user: "alice@acme.com", permissions: { publish: "alice.>" } },
+          { user: "bob.example.com" },
+          { user: "C=US, O=Acme, OU=eng, CN=carol" },
+          { user: "CN=dave,DC=org,DC=example" },
+        ],
+      },
+    });
+    const userOf = async (who: CertFiles) => {
+      const nc = await client(server, clientTls(who));
+      await nc.flush();
+      const c = [...server.clients.values()].at(-1)!;
+      const user = c.user;
+      await nc.close();
+      return user;
+    };
+    assert.equal(await userOf(certs.alice), "alice@acme.com");
+    assert.equal(await userOf(certs.bob), "bob.example.com");
+    assert.equal(await userOf(certs.carol), "C=US, O=Acme, OU=eng, CN=carol");
+    assert.equal(await userOf(certs.dave), "CN=dave,DC=org,DC=example");
+    // the mapped user's permissions apply
+    const alice = await client(server, clientTls(certs.alice));
+    const errs: string[] = [];
+    (async () => {
+      for await (const s of alice.status()) if (s.type === "error") errs.push(String((s as { error?: Error }).error?.message));
+    })().catch(() => {});
+    alice.publish("bob.x", "no");
+    await alice.flush();
+    await until(() => errs.length === 1, 2000, "permission error");
+    assert.match(errs[0]!, /Publish to "bob\.x"/);
+    // a verified certificate that names nobody
+    await assert.rejects(connect({ servers: server.clientURL, tls: clientTls(erin), timeout: 1500, reconnect: false }), /Authorization Violation/i);
+    // credentials in CONNECT do not replace the certificate
+    await assert.rejects(connect({ servers: server.clientURL, tls: clientTls(erin), user: "bob.example.com", timeout: 1500, reconnect: false }), /Authorization Violation/i);
   });
 });
