@@ -5,6 +5,7 @@
 // cached per subject because they sit on the hot path.
 import { newSubscription, type Client, type Subscription } from "../core/client.js";
 import { Sublist } from "../core/sublist.js";
+import { subjectMatches } from "../core/subject.js";
 import type { ResolvedPermissions, SubjectPermission } from "../config/options.js";
 
 /** The owner of the pattern entries in permission sublists (never delivered to). */
@@ -29,21 +30,9 @@ function queueMatches(queue: string, groups: readonly Subscription[][]): boolean
   for (const g of groups) {
     const q = g[0]!.queue!;
     if (q === queue) return true;
-    if ((q.includes("*") || q.includes(">")) && queueSubset(queue, q)) return true;
+    if ((q.includes("*") || q.includes(">")) && subjectMatches(q, queue)) return true;
   }
   return false;
-}
-
-/** Is the literal-or-wildcard `queue` inside the pattern `q` (token-wise, like subjects)? */
-function queueSubset(queue: string, q: string): boolean {
-  const a = queue.split(".");
-  const p = q.split(".");
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return a.length > i;
-    if (i >= a.length) return false;
-    if (p[i] !== "*" && p[i] !== a[i]) return false;
-  }
-  return a.length === p.length;
 }
 
 /** Could a message on some subject match both `a` and `b`? */

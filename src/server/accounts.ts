@@ -3,6 +3,7 @@
 import type { ResolvedOptions } from "../config/options.js";
 import { Account } from "../core/account.js";
 import { ServiceImport, StreamImport } from "../core/imports.js";
+import { subjectMatches } from "../core/subject.js";
 
 /** How long a service import remembers a request's reply subject (nats-server's default). */
 const RESPONSE_TTL_MS = 2 * 60 * 1000;
@@ -32,7 +33,7 @@ export function setupAccounts(o: ResolvedOptions, noResponders: (account: Accoun
         }));
       } else if (im.service) {
         const exporter = accounts.get(im.service.account)!;
-        const exp = o.accounts.find((x) => x.name === im.service!.account)?.exports.find((e) => e.service !== undefined && coversLoosely(e.service, im.service!.subject));
+        const exp = o.accounts.find((x) => x.name === im.service!.account)?.exports.find((e) => e.service !== undefined && subjectMatches(e.service, im.service!.subject));
         imports.push(new ServiceImport({
           exporter,
           importer,
@@ -46,16 +47,4 @@ export function setupAccounts(o: ResolvedOptions, noResponders: (account: Accoun
     }
   }
   return { accounts, imports };
-}
-
-/** The export whose pattern covers an import subject (the configuration already checked that one does). */
-function coversLoosely(pattern: string, subject: string): boolean {
-  const p = pattern.split(".");
-  const s = subject.split(".");
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return s.length > i;
-    if (i >= s.length) return false;
-    if (p[i] !== "*" && p[i] !== s[i]) return false;
-  }
-  return p.length === s.length;
 }
