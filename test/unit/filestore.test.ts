@@ -1,0 +1,393 @@
+// File-store specifics: restart recovery, torn tails, corruption, block rollover/removal/compaction,
+// kill -9 durability, and a fuzz test against the memory store as an oracle.
+
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { FileStore, MemoryStore, StoreError, type StoreConfig, type StreamStore, type ConsumerState } from "../../src/jetstream/store/index.js";
+
+const root = mkdtempSync(join(tmpdir(), "junction-filestore-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let n = 0;
+const newDir = (): string => join(root, `d${++n}`);
+const b = (s: string): Buffer => Buffer.from(s);
+
+function open(dir: string, cfg?: Partial<StoreConfig>): FileStore {
+  return new FileStore({ name: "S", storage: "file", directory: dir, block_size: 1024, ...cfg });
+}
+
+function blockPaths(dir: string): string[] {
+  return readdirSync(join(dir, "msgs"))
+    .filter((f) => f.endsWith(".blk"))
+    .sort()
+    .map((f) => join(dir, "msgs", f));
+}
+
+/** Everything observable about a store, for equality checks. */
+function snapshot(st: StreamStore): unknown {
+  const { lost: _lost, ...state } = st.state({ deleted: true });
+  const msgs: unknown[] = [];
+  for (let m = st.loadNextMsg(undefined, 0); m; m = st.loadNextMsg(undefined, m.seq + 1)) {
+    msgs.push([m.seq, m.subject, m.hdr?.toString("latin1"), m.data.toString("latin1"), m.ts, m.ttl]);
+  }
+  return { state, msgs, subjects: [...st.subjectsState(">")].sort() };
+}
+
+test("restart rebuilds the same state: deletes, erases, purges, compaction, skips, TTLs", () => {
+  const dir = newDir();
+  let st = open(dir);
+  for (let i = 1; i <= 60; i++) {
+    st.storeMsg(`s.${i % 4}`, i % 3 === 0 ? b(`NATS/1.0\r\nI: ${i}\r\n\r\n`) : undefined, b(`payload-${i}`), i % 7 === 0 ? { ttl: -1 } : undefined);
+  }
+  st.removeMsg(3);
+  st.removeMsg(30);
+  st.eraseMsg(31);
+  st.purge({ subject: "s.1", keep: 2 });
+  st.compact(10);
+  st.skipMsgs(3);
+  st.storeMsg("tail", undefined, b("after skip"));
+  const before = snapshot(st);
+  st.stop();
+  st = open(dir);
+  assert.deepEqual(snapshot(st), before);
+  assert.equal(st.storeMsg("x", undefined, b("")).seq, 65);
+  st.stop();
+
+  // Everything deleted: last_seq survives even when the blocks holding the messages are removed.
+  st = open(dir);
+  for (const s of [...(st.state({ deleted: false }).messages ? Array.from({ length: 65 }, (_, i) => i + 1) : [])]) st.removeMsg(s);
+  st.maintain();
+  const empty = snapshot(st);
+  st.stop();
+  st = open(dir);
+  assert.deepEqual(snapshot(st), empty);
+  assert.deepEqual([st.state().first_seq, st.state().last_seq], [66, 65]);
+  st.stop();
+});
+
+test("restart after purge, truncate, first_seq", () => {
+  const dir = newDir();
+  let st = open(dir, { first_seq: 1000 });
+  assert.equal(st.storeMsg("a", undefined, b("1")).seq, 1000);
+  st.stop();
+  st = open(dir, { first_seq: 1 }); // ignored on reopen
+  assert.equal(st.state().first_seq, 1000);
+  for (let i = 0; i < 30; i++) st.storeMsg(i % 2 ? "a" : "b", undefined, b(`x${i}`));
+  st.purge();
+  let snap = snapshot(st);
+  st.stop();
+  st = open(dir);
+  assert.deepEqual(snapshot(st), snap);
+  for (let i = 0; i < 30; i++) st.storeMsg(i % 2 ? "a" : "b", undefined, b(`y${i}`));
+  st.removeMsg(1040);
+  st.truncate(1045);
+  snap = snapshot(st);
+  st.stop();
+  st = open(dir);
+  assert.deepEqual(snapshot(st), snap);
+  assert.equal(st.storeMsg("c", undefined, b("")).seq, 1046);
+  st.truncate(0);
+  st.stop();
+  st = open(dir);
+  assert.deepEqual([st.state().first_seq, st.state().last_seq, st.state().messages], [0, 0, 0]);
+  st.stop();
+});
+
+test("torn tail: cutting the last record at every byte keeps the earlier records", () => {
+  const base = newDir();
+  let st = open(base, { block_size: 1 << 20 });
+  for (let i = 1; i <= 5; i++) st.storeMsg("torn.subject", b("NATS/1.0\r\nK: v\r\n\r\n"), b(`data-${i}`));
+  st.stop();
+  const file = blockPaths(base)[0];
+  const size = statSync(file).size;
+  const recLen = 40 + "torn.subject".length + "NATS/1.0\r\nK: v\r\n\r\n".length + "data-5".length;
+  const lastStart = size - recLen;
+  for (let cut = lastStart; cut < size; cut++) {
+    const dir = newDir();
+    cpSync(base, dir, { recursive: true });
+    truncateSync(blockPaths(dir)[0], cut);
+    st = open(dir, { block_size: 1 << 20 });
+    const s = st.state();
+    assert.deepEqual([s.messages, s.first_seq, s.last_seq], [4, 1, 4], `cut at ${cut}`);
+    assert.equal(st.recovery.truncatedBytes, cut - lastStart);
+    assert.equal(statSync(blockPaths(dir)[0]).size, lastStart);
+    for (let i = 1; i <= 4; i++) assert.equal(st.loadMsg(i)!.data.toString(), `data-${i}`);
+    assert.equal(st.storeMsg("torn.subject", undefined, b("new")).seq, 5);
+    st.stop();
+    st = open(dir, { block_size: 1 << 20 });
+    assert.equal(st.loadMsg(5)!.data.toString(), "new");
+    st.stop();
+    rmSync(dir, { recursive: true });
+  }
+});
+
+test("corrupt bytes in the middle: that record is lost, the others are served", () => {
+  const base = newDir();
+  let st = open(base, { block_size: 600 });
+  const subj = "c.subject";
+  for (let i = 1; i <= 20; i++) st.storeMsg(subj, undefined, b(`payload-${String(i).padStart(2, "0")}`));
+  st.stop();
+  const first = blockPaths(base)[0];
+  const recLen = 40 + subj.length + "payload-00".length;
+  const rec5 = 40 + 4 * recLen; // after the block's MARK record and messages 1..4
+  assert.ok(statSync(first).size > rec5 + recLen, "record 5 is inside the first block");
+  for (const at of [0, 3, 4, 7, 8, 9, 10, 16, 23, 24, 39, 40, 45, recLen - 1]) {
+    const dir = newDir();
+    cpSync(base, dir, { recursive: true });
+    const file = blockPaths(dir)[0];
+    const buf = readFileSync(file);
+    buf[rec5 + at] ^= 0x5a;
+    writeFileSync(file, buf);
+    st = open(dir, { block_size: 600 });
+    const s = st.state();
+    assert.equal(s.messages, 19, `flip at +${at}`);
+    assert.equal(st.loadMsg(5), undefined);
+    for (let i = 1; i <= 20; i++) if (i !== 5) assert.equal(st.loadMsg(i)!.data.toString(), `payload-${String(i).padStart(2, "0")}`);
+    assert.deepEqual(s.lost?.msgs, [5]);
+    assert.equal(st.recovery.corruptRecords, 1);
+    st.stop();
+    rmSync(dir, { recursive: true });
+  }
+
+  // Damage found while running (a read from disk): the message is dropped and reported, no throw.
+  const dir = newDir();
+  cpSync(base, dir, { recursive: true });
+  st = open(dir, { block_size: 600, cache_size: 0 });
+  const file = blockPaths(dir)[0];
+  const buf = readFileSync(file);
+  buf[rec5 + 45] ^= 1;
+  writeFileSync(file, buf);
+  assert.equal(st.loadMsg(5), undefined);
+  assert.deepEqual(st.state().lost?.msgs, [5]);
+  assert.equal(st.state().messages, 19);
+  st.stop();
+});
+
+test("block rollover, removal of emptied blocks, compaction of mostly-deleted blocks", () => {
+  const dir = newDir();
+  const st = open(dir, { block_size: 512 });
+  for (let i = 1; i <= 100; i++) st.storeMsg(`r.${i % 5}`, undefined, b("x".repeat(30)));
+  st.sync();
+  const files = blockPaths(dir);
+  assert.ok(files.length >= 10, `${files.length} blocks`);
+  for (const f of files.slice(0, -1)) assert.ok(statSync(f).size <= 512);
+  // Delete the first 40 messages: the blocks that held only those go.
+  for (let i = 1; i <= 40; i++) st.removeMsg(i);
+  st.maintain();
+  const after1 = blockPaths(dir);
+  assert.ok(after1.length < files.length, "emptied blocks removed");
+  assert.ok(!after1.includes(files[0]));
+  // Delete 3 of every 4 remaining: blocks get compacted in place.
+  for (let i = 41; i <= 100; i++) if (i % 4 !== 0) st.removeMsg(i);
+  const bytesBefore = after1.reduce((a, f) => a + statSync(f).size, 0);
+  st.compactAll();
+  const after2 = blockPaths(dir);
+  const bytesAfter = after2.reduce((a, f) => a + (statSync(f, { throwIfNoEntry: false })?.size ?? 0), 0);
+  assert.ok(bytesAfter < bytesBefore, `${bytesAfter} < ${bytesBefore}`);
+  const snap = snapshot(st);
+  st.stop();
+  const again = open(dir, { block_size: 512 });
+  assert.deepEqual(snapshot(again), snap);
+  assert.equal(again.state().messages, 15);
+  again.stop();
+});
+
+test("kill -9 (in process): a second store opened without stop() sees every flushed record", async () => {
+  const dir = newDir();
+  const st = open(dir, { block_size: 4096 });
+  for (let i = 1; i <= 200; i++) st.storeMsg(`k.${i % 3}`, undefined, b(`v${i}`));
+  st.removeMsg(7);
+  await st.flush();
+  const reopened = open(dir, { block_size: 4096 });
+  const s = reopened.state();
+  assert.deepEqual([s.messages, s.first_seq, s.last_seq], [199, 1, 200]);
+  assert.equal(reopened.loadMsg(200)!.data.toString(), "v200");
+  assert.equal(reopened.loadMsg(7), undefined);
+  reopened.stop();
+});
+
+test("kill -9 (real process): acknowledged records survive SIGKILL", async () => {
+  const dir = newDir();
+  const storeUrl = new URL("../../src/jetstream/store/index.ts", import.meta.url).href;
+  const script = `
+    import { FileStore } from ${JSON.stringify(storeUrl)};
+    const st = new FileStore({ name: "K", storage: "file", directory: ${JSON.stringify(dir)}, block_size: 8192, sync_interval: "always" });
+    let i = 0;
+    const tick = () => {
+      for (let k = 0; k < 50; k++) { i++; st.storeMsg("kill." + (i % 4), undefined, Buffer.from("m" + i)); }
+      const acked = i;
+      st.afterWrite((err) => { if (!err) process.stdout.write(acked + "\\n"); });
+      setImmediate(tick);
+    };
+    tick();
+  `;
+  const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { cwd: fileURLToPath(new URL("../..", import.meta.url)), stdio: ["ignore", "pipe", "inherit"] });
+  let acked = 0;
+  let out = "";
+  await new Promise<void>((resolve) => {
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const lines = out.split("\n");
+      out = lines.pop()!;
+      for (const l of lines) acked = Math.max(acked, Number(l));
+      if (acked >= 3000) {
+        child.kill("SIGKILL");
+        resolve();
+      }
+    });
+  });
+  await new Promise((r) => child.on("exit", r));
+  const st = new FileStore({ name: "K", storage: "file", directory: dir, block_size: 8192 });
+  const s = st.state();
+  assert.ok(s.last_seq >= acked, `${s.last_seq} >= ${acked}`);
+  assert.equal(s.messages, s.last_seq);
+  for (let i = 1; i <= acked; i++) {
+    const m = st.loadMsg(i)!;
+    assert.equal(m.data.toString(), `m${i}`);
+    assert.equal(m.subject, `kill.${i % 4}`);
+  }
+  st.stop();
+});
+
+test("consumer state and stream metadata survive a restart", () => {
+  const dir = newDir();
+  let st = open(dir);
+  st.writeMeta({ name: "S", subjects: ["a.>"], max_msgs: 10 });
+  const state: ConsumerState = {
+    delivered: { consumer_seq: 5, stream_seq: 9 },
+    ack_floor: { consumer_seq: 3, stream_seq: 6 },
+    pending: new Map([[8, { sequence: 4, ts: 1_700_000_000_000_000_001n }]]),
+    redelivered: new Map([[8, 2]]),
+  };
+  const cs = st.consumerStore("worker/é");
+  cs.update(state);
+  cs.writeMeta({ durable_name: "worker/é" });
+  st.consumerStore("gone").writeMeta({ x: 1 });
+  st.consumerStore("gone").delete();
+  st.stop();
+  st = open(dir);
+  assert.deepEqual(st.readMeta(), { name: "S", subjects: ["a.>"], max_msgs: 10 });
+  assert.deepEqual(st.consumerNames(), ["worker/é"]);
+  assert.deepEqual(st.consumerStore("worker/é").load(), state);
+  assert.deepEqual(st.consumerStore("worker/é").readMeta(), { durable_name: "worker/é" });
+  st.stop();
+});
+
+test("sync_interval always: batches are fsynced before afterWrite", async () => {
+  const dir = newDir();
+  const st = open(dir, { sync_interval: "always" });
+  for (let i = 0; i < 10; i++) st.storeMsg("a", undefined, b(String(i)));
+  await st.flush();
+  const again = open(dir);
+  assert.equal(again.state().messages, 10);
+  again.stop();
+  st.stop();
+});
+
+test("fuzz: the file store matches the memory store after every operation and every restart", () => {
+  let seed = 987654321;
+  const rand = (k: number): number => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed % k;
+  };
+  for (let round = 0; round < 4; round++) {
+    const dir = newDir();
+    const cfg: StoreConfig = {
+      name: "F",
+      storage: "file",
+      directory: dir,
+      block_size: 300 + rand(700),
+      max_msgs_per_subject: round === 1 ? 3 : 0,
+      max_msgs: round === 2 ? 40 : 0,
+      max_bytes: round === 3 ? 3000 : 0,
+      discard: round === 3 ? "new" : "old",
+    };
+    let file = new FileStore(cfg);
+    const mem = new MemoryStore({ ...cfg, storage: "memory" }, { fileAccounting: true });
+    let ts = 1_700_000_000_000_000_000n;
+    const subjects = ["f.a", "f.b", "f.c.1", "f.c.2", "g", "h.x.y"];
+    const log: string[] = [];
+    const both = <T>(fn: (st: StreamStore) => T): T => {
+      let a: T | StoreError;
+      let bb: T | StoreError;
+      try {
+        a = fn(mem);
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        a = e;
+      }
+      try {
+        bb = fn(file);
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        bb = e;
+      }
+      if (a instanceof StoreError || bb instanceof StoreError) {
+        assert.equal((bb as StoreError).code, (a as StoreError).code, log.slice(-5).join(" | "));
+        return undefined as T;
+      }
+      assert.deepEqual(bb, a, log.slice(-5).join(" | "));
+      return a;
+    };
+    for (let step = 0; step < 700; step++) {
+      const r = rand(100);
+      const s = mem.state();
+      const anySeq = s.first_seq + rand(Math.max(1, s.last_seq - s.first_seq + 2));
+      if (r < 55) {
+        const subj = subjects[rand(subjects.length)];
+        const hdr = rand(4) === 0 ? b(`NATS/1.0\r\nN: ${step}\r\n\r\n`) : undefined;
+        const data = b("d".repeat(rand(60)) + step);
+        ts += BigInt(1 + rand(1000));
+        log.push(`store ${subj}`);
+        both((st) => st.storeMsg(subj, hdr, data, { ts }).seq);
+      } else if (r < 70) {
+        log.push(`remove ${anySeq}`);
+        both((st) => st.removeMsg(anySeq));
+      } else if (r < 73) {
+        log.push(`erase ${anySeq}`);
+        both((st) => st.eraseMsg(anySeq));
+      } else if (r < 77) {
+        const opts = [{ subject: subjects[rand(6)] }, { subject: "f.>", keep: rand(5) }, { seq: anySeq }, { subject: "f.c.*", seq: anySeq }, {}][rand(rand(8) === 0 ? 5 : 4)];
+        log.push(`purge ${JSON.stringify(opts)}`);
+        both((st) => st.purge(opts));
+      } else if (r < 79) {
+        const c = rand(10) === 0 ? s.last_seq + 1 + rand(5) : anySeq;
+        log.push(`compact ${c}`);
+        both((st) => st.compact(c));
+      } else if (r < 81) {
+        const k = 1 + rand(3);
+        log.push(`skip ${k}`);
+        both((st) => st.skipMsgs(k));
+      } else if (r < 82) {
+        const t = s.last_seq > 0 ? Math.max(s.first_seq, anySeq - 1) : 0;
+        log.push(`truncate ${t}`);
+        both((st) => st.truncate(t));
+      } else if (r < 86) {
+        log.push("maintain");
+        if (rand(2) === 0) file.compactAll();
+        else file.maintain();
+      } else if (r < 90) {
+        log.push("restart");
+        file.stop();
+        file = new FileStore(cfg);
+        assert.equal(file.state().lost, undefined);
+      } else {
+        const f = [undefined, "f.*", "f.>", "g", ["f.a", "h.>"]][rand(5)];
+        const start = s.first_seq + rand(Math.max(1, s.last_seq - s.first_seq + 2));
+        both((st) => [st.numPending(start, f), st.numPending(start, f, true), st.loadNextMsg(f, start)?.seq, st.loadPrevMsg(f, start)?.seq]);
+        both((st) => st.filteredState(start, f));
+      }
+      assert.deepEqual(file.state({ deleted: true }), mem.state({ deleted: true }), log.slice(-5).join(" | "));
+      if (step % 25 === 0) assert.deepEqual(snapshot(file), snapshot(mem), log.slice(-5).join(" | "));
+    }
+    assert.deepEqual(snapshot(file), snapshot(mem));
+    file.stop();
+    file = new FileStore(cfg);
+    assert.deepEqual(snapshot(file), snapshot(mem));
+    file.stop();
+  }
+});
