@@ -196,6 +196,21 @@ test("block rollover, removal of emptied blocks, compaction of mostly-deleted bl
   again.stop();
 });
 
+test("emptied blocks are removed in the background", async () => {
+  const dir = newDir();
+  const st = open(dir, { block_size: 512, max_msgs: 20 });
+  for (let i = 1; i <= 200; i++) st.storeMsg("bg", undefined, b("y".repeat(40)));
+  await st.flush();
+  await new Promise((r) => setTimeout(r, 50));
+  const files = blockPaths(dir);
+  assert.ok(files.length <= 8, `${files.length} block files for 20 messages (of 40+ written)`);
+  assert.equal(st.state().messages, 20);
+  st.stop();
+  const again = open(dir, { block_size: 512, max_msgs: 20 });
+  assert.deepEqual([again.state().first_seq, again.state().last_seq, again.state().messages], [181, 200, 20]);
+  again.stop();
+});
+
 test("kill -9 (in process): a second store opened without stop() sees every flushed record", async () => {
   const dir = newDir();
   const st = open(dir, { block_size: 4096 });

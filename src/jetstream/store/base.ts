@@ -660,25 +660,17 @@ export abstract class BaseStore implements StreamStore {
         if (info.first < first) first = info.first;
       } else partial.push(info);
     });
-    if (partial.length === 1) {
-      const p = partial[0];
-      for (let s = this.idx.next(start, p.last, p.id); s >= 0; s = this.idx.next(s + 1, p.last, p.id)) {
-        msgs++;
-        if (s < first) first = s;
-      }
-    } else if (partial.length > 1) {
-      const want = new Set<number>();
+    if (partial.length > 0) {
+      // Subjects with messages on both sides of start: count theirs from start on.
+      const mask = new Uint8Array(this.subs.idLimit);
       let hi = 0;
       for (const p of partial) {
-        want.add(p.id);
+        mask[p.id] = 1;
         if (p.last > hi) hi = p.last;
       }
-      this.idx.forEach(start, hi, (s, seg, slot) => {
-        if (want.has(seg.subj[slot])) {
-          msgs++;
-          if (s < first) first = s;
-        }
-      });
+      const r = this.idx.countIds(start, hi, mask);
+      msgs += r.count;
+      if (r.count > 0 && r.first < first) first = r.first;
     }
     return msgs === 0 ? none : { msgs, first, last };
   }

@@ -30,6 +30,7 @@ export const DEFAULT_BLOCK_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL = 120_000;
 export const DEFAULT_CACHE_SIZE = 4 * 1024 * 1024;
 const ARENA = 1024 * 1024;
+const MAX_BATCH = 4 * 1024 * 1024;
 const MAX_LOST_REPORTED = 100_000;
 
 /** A run of records of one block held in memory: file range [off, off + end - start) = buf[start, end). */
@@ -69,6 +70,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
   private arena = Buffer.allocUnsafeSlow(ARENA);
   private arenaPos = 0;
   private pending: Chunk[] = [];
+  private pendingBytes = 0;
   private cache: Chunk[] = [];
   private cacheBytes = 0;
   private flushScheduled = false;
@@ -192,11 +194,17 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     const seq = buf.readDoubleLE(pos + 16);
     const ts = buf.readBigInt64LE(pos + 24);
     if (type === MSG || type === ERASED) {
+      if (seq <= scan.prevMsg) {
+        // Message records are in increasing sequence order: this one is not real (a record-like
+        // run of bytes found while resynchronising after damage). Ignore it.
+        this.recovery.corruptRecords++;
+        return;
+      }
       if (scan.gap) {
         for (let s = scan.prevMsg + 1; s < seq && scan.lost.size < MAX_LOST_REPORTED; s++) scan.lost.add(s);
         scan.gap = false;
       }
-      if (seq > scan.prevMsg) scan.prevMsg = seq;
+      scan.prevMsg = seq;
       b.notePhys(seq);
       if (seq >= this.lastSeq) {
         this.lastSeq = seq;
@@ -205,7 +213,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
       const sl = buf.readUInt16LE(pos + 10);
       const hl = buf.readUInt32LE(pos + 12);
       const size = fileMsgSize(sl, hl, len - HDR - sl - hl);
-      if (type === ERASED || seq < scan.floor || this.idx.has(seq)) {
+      if (type === ERASED || seq < scan.floor) {
         b.dmap.add(seq);
         b.deadBytes += size;
       } else {
@@ -287,6 +295,9 @@ export class FileStore extends BaseStore implements ConsumerOwner {
       this.cache.push(c);
     }
     this.cacheBytes += len;
+    this.pendingBytes += len;
+    // A large batch is written at once (acknowledgements still wait for the end of the turn).
+    if (this.pendingBytes >= MAX_BATCH) this.writePending();
     this.scheduleFlush();
     return { blk, off };
   }
@@ -317,6 +328,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     const p = this.pending;
     if (p.length === 0) return;
     this.pending = [];
+    this.pendingBytes = 0;
     if (this.writeErr !== undefined) return;
     try {
       for (let i = 0; i < p.length; ) {

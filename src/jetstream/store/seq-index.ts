@@ -245,6 +245,25 @@ export class SeqIndex {
     return n;
   }
 
+  /** Live entries in [from, to] whose subject id is set in mask: how many, and the first (-1 if none). */
+  countIds(from: number, to: number, mask: Uint8Array): { count: number; first: number } {
+    const o = this.order;
+    let count = 0;
+    let first = -1;
+    for (let k = lowerBound(o, Math.floor(Math.max(0, from) / SEG)); k < o.length; k++) {
+      const s = this.segs.get(o[k])!;
+      if (s.base > to) break;
+      const end = Math.min(s.cap, to - s.base + 1);
+      const subj = s.subj;
+      for (let i = from > s.base ? from - s.base : 0; i < end; i++) {
+        if (mask[subj[i]] === 1) {
+          if (count++ === 0) first = s.base + i;
+        }
+      }
+    }
+    return { count, first };
+  }
+
   /** Visit live entries in [from, to] ascending; stop when fn returns false. Do not add/remove inside. */
   forEach(from: number, to: number, fn: (seq: number, seg: Segment, slot: number) => boolean | void): void {
     const o = this.order;
