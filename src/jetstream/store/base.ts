@@ -36,6 +36,11 @@ function tsMs(ts: bigint): number {
   return Number(ts / NS_PER_MS);
 }
 
+/** A non-empty subject with no '*' or '>' at all (so certainly no wildcard token). */
+function isPlainLiteral(s: string): boolean {
+  return s.length > 0 && s !== ">" && s.indexOf("*") < 0 && s.indexOf(">") < 0;
+}
+
 function limit(n: number | undefined): number {
   return n !== undefined && n > 0 ? n : 0;
 }
@@ -525,6 +530,11 @@ export abstract class BaseStore implements StreamStore {
   loadLastMsg(filter: string): StoredMsg | undefined {
     this.checkOpen();
     if (this.msgs === 0) return undefined;
+    if (isPlainLiteral(filter)) {
+      // The KV get path: no filter object for a literal subject.
+      const info = this.subs.get(filter);
+      return info === undefined ? undefined : this.loadAt(info.last);
+    }
     const f = this.filter(filter);
     if (f.all) return this.loadAt(this.idx.last());
     if (f.literal !== undefined) {
@@ -548,21 +558,10 @@ export abstract class BaseStore implements StreamStore {
   nextSeq(filter: string | readonly string[] | undefined, start: number): number {
     if (start < this.firstSeq) start = this.firstSeq;
     if (this.msgs === 0 || start > this.lastSeq) return -1;
-    const f = this.filter(filter);
+    const f = typeof filter === "string" && isPlainLiteral(filter) ? undefined : this.filter(filter);
+    if (f === undefined) return this.nextOnSubject(filter as string, start);
     if (f.all) return this.idx.next(start, this.lastSeq);
-    if (f.literal !== undefined) {
-      const info = this.subs.get(f.literal);
-      if (info === undefined) return -1;
-      if (start > info.last) return -1;
-      if (start <= info.first) return info.first;
-      if (info.msgs <= 64) {
-        // Few messages on the subject: follow its links rather than scan the range.
-        let s = info.first;
-        while (s > 0 && s < start) s = this.idx.nextSame(s);
-        return s > 0 ? s : -1;
-      }
-      return this.idx.next(start, info.last, info.id);
-    }
+    if (f.literal !== undefined) return this.nextOnSubject(f.literal, start);
     const pred = (id: number): boolean => f.matchInfo(this.subs.byId(id)!);
     if (f.patterns.length > 0 && this.subs.size > 256) return this.idx.next(start, this.lastSeq, pred);
     // Few subjects: their first/last bound the search; a subject entirely at/after start gives its first.
@@ -579,6 +578,19 @@ export abstract class BaseStore implements StreamStore {
       if (s >= 0) return s;
     }
     return best === Infinity ? -1 : best;
+  }
+
+  private nextOnSubject(subject: string, start: number): number {
+    const info = this.subs.get(subject);
+    if (info === undefined || start > info.last) return -1;
+    if (start <= info.first) return info.first;
+    if (info.msgs <= 64) {
+      // Few messages on the subject: follow its links rather than scan the range.
+      let s = info.first;
+      while (s > 0 && s < start) s = this.idx.nextSame(s);
+      return s > 0 ? s : -1;
+    }
+    return this.idx.next(start, info.last, info.id);
   }
 
   loadPrevMsg(filter: string | string[] | undefined, start: number): StoredMsg | undefined {
