@@ -1,5 +1,5 @@
 // Micro-benchmark of the stream stores (run ad hoc, not in tests):
-//   node --import tsx src/jetstream/store/bench.ts [--quick]
+//   node --import tsx src/bench/store.ts [--quick]
 // Appends are stored in batches of `batch` followed by awaiting flush(), which is what the
 // JetStream layer does per event-loop turn before sending PubAcks.
 
@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { FileStore } from "./filestore.js";
-import { MemoryStore } from "./memstore.js";
-import type { StoreConfig, StreamStore } from "./types.js";
+import { FileStore } from "../jetstream/store/filestore.js";
+import { MemoryStore } from "../jetstream/store/memstore.js";
+import type { StoreConfig, StreamStore } from "../jetstream/store/types.js";
 
 export interface StoreBenchResult {
   name: string;
