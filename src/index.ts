@@ -6,6 +6,7 @@ import { startMonitor } from "./monitor/index.js";
 import { Server } from "./server/server.js";
 import { commandName } from "./server/files.js";
 import { startWebSocket } from "./transport/websocket.js";
+import { enableJetStream } from "./jetstream/index.js";
 
 export interface StartOptions {
   /** Where log lines go. Default: none for an embedded server unless `log_file`, `debug` or `trace` is set. */
@@ -27,7 +28,14 @@ export async function startServer(options: Options = {}, start: StartOptions = {
 export async function startResolved(resolved: ResolvedOptions, start: StartOptions = {}): Promise<Server> {
   const logger = start.logger ?? defaultLogger(resolved);
   const server = new Server(resolved, logger);
-  await server.start();
+  // JetStream recovers its streams before the first client can publish to them
+  if (resolved.jetstream) server.jetstream = enableJetStream(server);
+  try {
+    await server.start();
+  } catch (e) {
+    await server.close();
+    throw e;
+  }
   try {
     if (resolved.http_port !== 0) await startMonitor(server);
     if (resolved.websocket) await startWebSocket(server);

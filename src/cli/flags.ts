@@ -23,6 +23,8 @@ export interface ServerFlags {
   checkConfig: boolean;
   /** only what the flags set, as configuration keys */
   options: Options;
+  /** -js: enable JetStream (keeping the file's jetstream settings) */
+  jetstream?: boolean;
   /** which flag (as typed) set each option key ("port" → "-p", "authorization.user" → "--user") */
   flagOf: Record<string, string>;
   /** --tls, --tlsverify, --tlscert, --tlskey, --tlscacert: they replace the file's `tls` block */
@@ -52,6 +54,8 @@ type Target =
   | { kind: "tls"; key: "cert_file" | "key_file" | "ca_file" }
   | { kind: "tls_bool"; key: "enabled" | "verify" }
   | { kind: "debug_trace" }
+  | { kind: "jetstream" }
+  | { kind: "store_dir" }
   | { kind: "config" }
   | { kind: "check" }
   | { kind: "help" }
@@ -85,6 +89,8 @@ const FLAGS: Record<string, Target> = {
   tlscert: { kind: "tls", key: "cert_file" },
   tlskey: { kind: "tls", key: "key_file" },
   tlscacert: { kind: "tls", key: "ca_file" },
+  js: { kind: "jetstream" }, jetstream: { kind: "jetstream" },
+  sd: { kind: "store_dir" }, store_dir: { kind: "store_dir" },
   t: { kind: "check" },
   v: { kind: "version" }, version: { kind: "version" },
   h: { kind: "help" }, help: { kind: "help" },
@@ -95,12 +101,12 @@ const NOT_YET = new Set([
   "VV", "DVV", "ms", "https_port", "sl", "signal", "s", "syslog", "r", "remote_syslog",
   "log_size_limit", "logtime_utc", "max_traced_msg_len", "profile", "routes", "cluster",
   "cluster_listen", "cluster_advertise", "cluster_name", "no_advertise", "connect_retries",
-  "help_tls", "js", "jetstream", "sd",
-  "store_dir",
+  "help_tls",
 ]);
 
 const isBoolTarget = (t: Target) =>
   (t.kind === "option" && t.type === "bool") || t.kind === "tls_bool" || t.kind === "debug_trace" || t.kind === "check" ||
+  t.kind === "jetstream" ||
   t.kind === "help" || t.kind === "version";
 
 /** Go's strconv.ParseBool. */
@@ -172,6 +178,14 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
         out.flagOf["tls"] ??= typed;
         if (target.key !== "enabled") out.flagOf[`tls.${target.key}`] = typed;
         break;
+      case "jetstream":
+        out.jetstream = flag;
+        out.flagOf["jetstream"] = typed;
+        break;
+      case "store_dir":
+        out.options.store_dir = value;
+        out.flagOf["store_dir"] = typed;
+        break;
       case "debug_trace":
         out.options.debug = flag;
         out.options.trace = flag;
@@ -216,6 +230,19 @@ export function mergeFlags(fileOptions: Options | ConfigMap, flags: ServerFlags)
     delete out[key];
     out[key] = value as ConfigMap[string];
     setPosition(out, key, where(key));
+  }
+  if (flags.jetstream !== undefined) {
+    const key = Object.keys(out).find((k) => k.toLowerCase() === "jetstream" || k.toLowerCase() === "js") ?? "jetstream";
+    const existing = out[key];
+    if (existing !== null && typeof existing === "object" && !Array.isArray(existing) && !(existing instanceof Date)) {
+      const base = copyConfigMap(existing as ConfigMap);
+      base.enabled = flags.jetstream;
+      setPosition(base, "enabled", where("jetstream"));
+      out[key] = base;
+    } else {
+      out[key] = flags.jetstream;
+      setPosition(out, key, where("jetstream"));
+    }
   }
   const auth = flags.options.authorization;
   if (auth) {

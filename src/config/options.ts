@@ -108,7 +108,25 @@ export interface ImportOptions {
   to?: string;
 }
 
+export interface JetStreamOptions {
+  enabled?: boolean;
+  store_dir?: string;
+  max_memory_store?: Size;
+  max_file_store?: Size;
+  /** a duration, or "always" */
+  sync_interval?: Duration;
+  domain?: string;
+}
+
+export interface AccountJetStreamOptions {
+  max_mem?: Size;
+  max_file?: Size;
+  max_streams?: number;
+  max_consumers?: number;
+}
+
 export interface AccountOptions {
+  jetstream?: boolean | "enabled" | "disabled" | AccountJetStreamOptions;
   users?: UserOptions[];
   exports?: ExportOptions[];
   imports?: ImportOptions[];
@@ -116,6 +134,10 @@ export interface AccountOptions {
 }
 
 export interface Options {
+  /** `true`/"enabled", or the settings */
+  jetstream?: boolean | "enabled" | "disabled" | JetStreamOptions;
+  /** where JetStream stores (nats-server's top-level store_dir, flag -sd); does not enable it */
+  store_dir?: string;
   accounts?: Record<string, AccountOptions>;
   no_auth_user?: string;
   /** default "$SYS" */
@@ -253,6 +275,8 @@ export interface ResolvedOptions {
   auth_timeout_ms: number;
   /** every configured user, from `authorization.users` and from the accounts */
   users: ResolvedUser[];
+  /** JetStream; undefined = off */
+  jetstream?: ResolvedJetStreamOptions;
   /** the configured accounts (not including $G) */
   accounts: ResolvedAccount[];
   no_auth_user?: string;
@@ -334,7 +358,29 @@ export interface ResolvedImport {
   to?: string;
 }
 
+export interface ResolvedAccountJetStream {
+  /** bytes; -1 = unlimited */
+  max_mem: number;
+  max_file: number;
+  max_streams: number;
+  max_consumers: number;
+}
+
+export interface ResolvedJetStreamOptions {
+  store_dir: string;
+  /** true when store_dir was not configured (a default under the OS temp directory) */
+  store_dir_default: boolean;
+  /** bytes; -1 = unlimited */
+  max_memory_store: number;
+  max_file_store: number;
+  /** milliseconds between fsyncs, or "always" (fsync before every acknowledgement) */
+  sync_interval: number | "always";
+  domain?: string;
+}
+
 export interface ResolvedAccount {
+  /** JetStream for this account, with its limits; undefined = not enabled */
+  jetstream?: ResolvedAccountJetStream;
   name: string;
   exports: ResolvedExport[];
   imports: ResolvedImport[];

@@ -9,6 +9,7 @@ import type {
   ResolvedAccount, ResolvedExport, ResolvedImport, ResolvedPermissions, ResolvedUser, SubjectPermission,
 } from "./options.js";
 import { describe, isMap, type Builder, type Loc, type Resolver } from "./resolve.js";
+import { resolveAccountJetStream } from "./resolve-jetstream.js";
 
 export const GLOBAL_ACCOUNT = "$G";
 export const DEFAULT_SYSTEM_ACCOUNT = "$SYS";
@@ -337,6 +338,8 @@ export function resolveAccounts(r: Resolver, b: Builder, v: unknown, loc: Loc): 
           defaults = resolvePermissions(r, val, l);
           break;
         case "jetstream":
+          acc.jetstream = resolveAccountJetStream(r, val, l);
+          break;
         case "mappings":
         case "maps":
         case "limits":

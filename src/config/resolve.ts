@@ -13,8 +13,9 @@ import {
 } from "./parser.js";
 import {
   DEFAULTS, type Options, type ResolvedAccount, type ResolvedImport, type ResolvedOptions,
-  type ResolvedPermissions, type ResolvedUser, type ResolvedWebSocketOptions,
+  type ResolvedPermissions, type ResolvedUser, type ResolvedWebSocketOptions, type ResolvedJetStreamOptions,
 } from "./options.js";
+import { finishJetStream, resolveJetStream } from "./resolve-jetstream.js";
 import {
   DEFAULT_SYSTEM_ACCOUNT, finishAuth, resolveAccounts, resolvePermissions, resolveUsers, GLOBAL_ACCOUNT,
 } from "./resolve-auth.js";
@@ -134,6 +135,9 @@ export type Builder = {
   account_locs?: Map<string, Loc>;
   import_locs?: Map<ResolvedImport, Loc>;
   ws_no_auth_user?: string;
+  js?: Partial<ResolvedJetStreamOptions>;
+  js_disabled?: boolean;
+  js_store_dir?: string;
   ws?: Partial<ResolvedWebSocketOptions>;
   ws_port_set?: boolean;
 };
@@ -456,6 +460,13 @@ const TOP_KEYS: Record<string, Handler> = {
   allow_non_tls: bool("allow_non_tls"),
 
   accounts: resolveAccounts,
+  jetstream: resolveJetStream,
+  js: resolveJetStream,
+  // nats-server's top-level store_dir (also -sd): where JetStream stores, without enabling it
+  store_dir: (r, b, v, loc) => {
+    const s = r.string(loc, v);
+    if (s !== undefined) b.js_store_dir = s;
+  },
   no_auth_user: str("no_auth_user"),
   system_account: str("system_account"),
   system: str("system_account"),
@@ -472,7 +483,7 @@ function websocket(r: Resolver, b: Builder, v: unknown, loc: Loc): void {
 
 /** nats-server keys that Junction does not support yet. */
 const NOT_YET_TOP = new Set([
-  "jetstream", "store_dir", "storedir", "mqtt", "cluster", "gateway", "leaf", "leafnodes",
+  "storedir", "mqtt", "cluster", "gateway", "leaf", "leafnodes",
   "https", "https_port", "ocsp", "ocsp_cache",
   "no_system_account", "no_system",
   "no_sys_acc", "operator", "operators", "roots", "root", "root_operators", "root_operator",
@@ -599,6 +610,8 @@ export function resolveOptions(
     out.authorization = a;
   }
   if (b.no_auth_user !== undefined) out.no_auth_user = b.no_auth_user;
+  const js = b.js_disabled ? undefined : finishJetStream(b);
+  if (js) out.jetstream = js;
   if (b.log_file !== undefined) out.log_file = b.log_file;
   if (b.pid_file !== undefined) out.pid_file = b.pid_file;
   if (b.ports_file_dir !== undefined) out.ports_file_dir = b.ports_file_dir;

@@ -10,9 +10,8 @@ export interface HealthResult {
 
 /** /healthz: {"status":"ok"}, or why not (nats-server's texts and status codes). */
 export function healthz(ctx: MonitorContext, q: Query): HealthResult {
-  q.bool("js-enabled");
-  q.bool("js-enabled-only");
-  q.bool("js-server-only");
+  const jsEnabledOnly = q.bool("js-enabled") || q.bool("js-enabled-only");
+  const jsServerOnly = q.bool("js-server-only");
   q.bool("js-meta-only");
   const details = q.bool("details");
   const account = q.get("account");
@@ -22,14 +21,31 @@ export function healthz(ctx: MonitorContext, q: Query): HealthResult {
   const fail = (code: number, type: string, error: string): HealthResult =>
     details
       ? { code, body: { status: "error", errors: [{ type, error }] } }
-      : { code, body: { status: code === 503 ? "unavailable" : "error", error } };
+      : { code, body: { status: code === 503 || code === 404 ? "unavailable" : "error", error } };
 
   if (account === "" && stream !== "") return fail(400, "BAD_REQUEST", `"account" must not be empty when checking stream health`);
   if (stream === "" && consumer !== "") return fail(400, "BAD_REQUEST", `"stream" must not be empty when checking consumer health`);
   const s = ctx.server;
   if (!s.running || s.lameDuck) return fail(500, "CONNECTION", "failed to be ready for connections after 1ms: client");
-  // JetStream is not part of this server yet: as nats-server without JetStream configured, that is healthy
-  return { code: 200, body: { status: "ok" } };
+  const ok: HealthResult = { code: 200, body: { status: "ok" } };
+  // without JetStream configured, or asked about the server only, that is all
+  const js = s.jetstream;
+  if (jsServerOnly || !s.options.jetstream) return ok;
+  if (js === undefined) return fail(503, "JETSTREAM", "JetStream not enabled");
+  if (jsEnabledOnly) return ok;
+  // single server: the accounts and streams asked about must be there (recovered)
+  if (account !== "") {
+    const a = js.accounts.get(account);
+    if (a === undefined) return fail(404, "ACCOUNT", `JetStream account ${JSON.stringify(account)} not found`);
+    if (stream !== "") {
+      const st = a.streams.get(stream);
+      if (st === undefined) return fail(404, "STREAM", `JetStream stream ${JSON.stringify(stream)} not found on account ${JSON.stringify(account)}`);
+      if (consumer !== "" && !st.consumers.has(consumer)) {
+        return fail(404, "CONSUMER", `JetStream consumer ${JSON.stringify(consumer)} not found for stream ${JSON.stringify(stream)} on account ${JSON.stringify(account)}`);
+      }
+    }
+  }
+  return ok;
 }
 
 /** /accountz: the account names, or one account's details with `acc`. */
@@ -51,7 +67,7 @@ export function accountz(ctx: MonitorContext, q: Query): Record<string, unknown>
   Object.assign(detail, {
     expired: false,
     complete: true,
-    jetstream_enabled: false,
+    jetstream_enabled: s.jetstream?.accounts.has(name) ?? false,
     leafnode_connections: 0,
     client_connections: clients,
     subscriptions: a.sublist.size,
@@ -86,6 +102,7 @@ const INDEX: [string, string][] = [
   ["Routes", "/routez"],
   ["LeafNodes", "/leafz"],
   ["Gateways", "/gatewayz"],
+  ["JetStream", "/jsz"],
   ["Health Probe", "/healthz"],
 ];
 

@@ -9,6 +9,7 @@ import { CpuSampler, type MonitorContext } from "./context.js";
 import { connz, connzOptions } from "./connz.js";
 import { accountz, gatewayz, healthz, leafz, rootPage, routez } from "./endpoints.js";
 import { BadRequest, Query } from "./format.js";
+import { jsz, jszOptions } from "./jsz.js";
 import { subsz, subszOptions } from "./subsz.js";
 import { varz } from "./varz.js";
 
@@ -48,6 +49,7 @@ export class Monitor implements MonitorContext {
     this.route("/gatewayz", json((q) => gatewayz(this, q)));
     this.route("/leafz", json((q) => leafz(this, q)));
     this.route("/accountz", json((q) => accountz(this, q)));
+    this.route("/jsz", json((q) => jsz(this, jszOptions(q))));
     this.route("/healthz", (q, _req, res) => {
       const h = healthz(this, q);
       if (h.code !== 200) this.server.logger.warn(`Healthcheck failed: ${JSON.stringify(h.body.error ?? h.body.errors)}`);

@@ -46,7 +46,8 @@ export function varz(ctx: MonitorContext): Record<string, unknown> {
   v.leaf = {};
   v.mqtt = {};
   v.websocket = websocketVarz(ctx);
-  v.jetstream = {};
+  const js = s.jetstream;
+  v.jetstream = js === undefined ? {} : { config: js.configJson(), stats: js.statsJson(), limits: {} };
   v.tls_timeout = o.tls ? o.tls.timeout_ms / 1000 : TLS_TIMEOUT_SECONDS;
   v.write_deadline = o.write_deadline_ms * NS_PER_MS;
   v.start = rfc3339(s.startTime);

@@ -4,6 +4,7 @@ import { createServer as createNetServer, type Server as NetServer, type Socket 
 import { createServer as createServerKey } from "@nats-io/nkeys";
 import type { ResolvedOptions } from "../config/options.js";
 import type { Account } from "../core/account.js";
+import type { JetStream } from "../jetstream/jetstream.js";
 import { Authenticator, type AuthOutcome } from "../auth/authenticator.js";
 import { setupAccounts } from "./accounts.js";
 import { FlushScheduler } from "../core/outbound.js";
@@ -47,6 +48,8 @@ export class Server implements ClientHost {
   lameDuck = false;
   running = false;
   producer: NatsConnection | null = null;
+  /** the JetStream engine, when enabled */
+  jetstream: JetStream | undefined;
 
   private netServer: NetServer | undefined;
   /** the client port's TLS (`tls {}`) */
@@ -181,6 +184,10 @@ export class Server implements ClientHost {
       if (o.allow_non_tls && !tlsFirstOnly) info.tls_available = true;
     }
     if (o.client_advertise) info.connect_urls = [o.client_advertise];
+    if (this.jetstream) {
+      info.jetstream = true;
+      if (this.jetstream.domain) info.domain = this.jetstream.domain;
+    }
     this.infoBase = info;
   }
 

@@ -292,23 +292,71 @@ describe("unknown and unsupported keys", () => {
   });
 
   test("nats-server keys not supported yet", () => {
-    const keys = ["jetstream", "mqtt", "cluster", "leafnodes", "leaf", "operator",
-      "resolver", "gateway", "mappings", "store_dir", "https_port",
+    const keys = ["mqtt", "cluster", "leafnodes", "leaf", "operator",
+      "resolver", "gateway", "mappings", "https_port",
       "trusted_keys", "syslog", "max_sub_tokens", "server_tags"];
     for (const k of keys) confFails(`port: 1\n  ${k}: {}`, `j.conf:2:3: "${k}" is not supported yet`);
   });
 
   test("every problem is reported, each with its position", () => {
-    const e = confFails("port: \"abc\"\nmax_payload: -5\nping_interval: \"2 parsecs\"\nfoo: 1\njetstream: enabled", /^j\.conf:1:1: /);
+    const e = confFails("port: \"abc\"\nmax_payload: -5\nping_interval: \"2 parsecs\"\nfoo: 1\ngateway: {}", /^j\.conf:1:1: /);
     assert.deepEqual(e.issues.map((i) => i.message), [
       'j.conf:1:1: "port" must be an integer, got string "abc"',
       'j.conf:2:1: "max_payload" must not be negative, got -5',
       'j.conf:3:1: "ping_interval": invalid duration "2 parsecs" (use e.g. "2s", "1m30s", "250ms", "1h")',
       'j.conf:4:1: unknown configuration key "foo"',
-      'j.conf:5:1: "jetstream" is not supported yet',
+      'j.conf:5:1: "gateway" is not supported yet',
     ]);
     assert.equal(e.message, e.issues.map((i) => i.message).join("\n"));
     assert.deepEqual(e.position, { file: "j.conf", line: 1, col: 1 });
+  });
+});
+
+describe("jetstream", () => {
+  const conf = (text: string) => resolveOptions(parseConfig(text), "j.conf");
+  test("off unless enabled", () => {
+    assert.equal(conf("port: 1").jetstream, undefined);
+    assert.equal(conf("jetstream: disabled").jetstream, undefined);
+    assert.equal(conf("jetstream { enabled: false, store_dir: /x }").jetstream, undefined);
+    // a top-level store_dir (-sd) says where, not whether
+    assert.equal(conf("store_dir: /data").jetstream, undefined);
+  });
+
+  test("enabled, with defaults", () => {
+    for (const text of ["jetstream: enabled", "jetstream: true", "jetstream: on", "jetstream {}"]) {
+      const js = conf(text).jetstream!;
+      assert.equal(js.store_dir_default, true, text);
+      assert.deepEqual(pick(js, "max_memory_store", "max_file_store", "sync_interval"), { max_memory_store: -1, max_file_store: -1, sync_interval: 120_000 });
+    }
+  });
+
+  test("settings", () => {
+    const js = conf('jetstream { store_dir: "/data/js", max_memory_store: 1GB, max_file_store: 10GB, sync_interval: always, domain: hub }').jetstream!;
+    assert.deepEqual(js, {
+      store_dir: "/data/js", store_dir_default: false, max_memory_store: 1024 ** 3, max_file_store: 10 * 1024 ** 3,
+      sync_interval: "always", domain: "hub",
+    });
+    assert.equal(conf("jetstream { sync_interval: 5s }").jetstream!.sync_interval, 5_000);
+    assert.equal(conf("store_dir: /top\njetstream: enabled").jetstream!.store_dir, "/top");
+    assert.equal(conf("store_dir: /top\njetstream { store_dir: /inner }").jetstream!.store_dir, "/inner");
+    assert.equal(resolveOptions({ jetstream: { store_dir: "/p" } }).jetstream!.store_dir, "/p");
+  });
+
+  test("account limits", () => {
+    const o = conf("jetstream: enabled\naccounts { A: { jetstream: { max_mem: 1MB, max_file: 2MB, max_streams: 3, max_consumers: 4 } }, B: { jetstream: enabled }, C: {} }");
+    assert.deepEqual(o.accounts.map((a) => [a.name, a.jetstream]), [
+      ["A", { max_mem: 1024 * 1024, max_file: 2 * 1024 * 1024, max_streams: 3, max_consumers: 4 }],
+      ["B", { max_mem: -1, max_file: -1, max_streams: -1, max_consumers: -1 }],
+      ["C", undefined],
+    ]);
+  });
+
+  test("errors", () => {
+    confFails("jetstream { bogus: 1 }", 'j.conf:1:13: unknown configuration key "jetstream.bogus"');
+    confFails("jetstream { domain: \"a.b\" }", /invalid domain name "a\.b"/);
+    confFails("jetstream { max_buffered_msgs: 1 }", /"jetstream.max_buffered_msgs" is not supported yet/);
+    confFails("jetstream: 5", /"jetstream" must be enabled\/disabled or a map/);
+    confFails("accounts { A: { jetstream: { max_bananas: 1 } } }", /unknown field "accounts.A.jetstream.max_bananas"/);
   });
 });
 
@@ -323,7 +371,8 @@ describe("programmatic options", () => {
     assert.throws(() => resolveOptions({ port: "x" } as unknown as Options), { message: '"port" must be an integer, got string "x"' });
     assert.throws(() => resolveOptions({ websocket: { port: 1, no_tls: true, foo: 1 } } as unknown as Options),
       { message: 'unknown configuration key "websocket.foo"' });
-    assert.throws(() => resolveOptions({ jetstream: true } as unknown as Options), { message: '"jetstream" is not supported yet' });
+    assert.throws(() => resolveOptions({ gateway: {} } as unknown as Options), { message: '"gateway" is not supported yet' });
+    assert.throws(() => resolveOptions({ jetstream: { bogus: 1 } } as unknown as Options), { message: 'unknown configuration key "jetstream.bogus"' });
     assert.throws(() => resolveOptions({ max_payload: "2 MiBs" }), { message: /^"max_payload": invalid size "2 MiBs"/ });
   });
 
@@ -369,15 +418,17 @@ describe("seed configurations", () => {
     assert.deepEqual(resolveOptions(parseConfigFile(`${FIX}/seed-auth-user.conf`)).authorization, { user: "a", password: "b" });
     const mon = resolveOptions(parseConfigFile(`${FIX}/seed-monitor.conf`));
     assert.deepEqual(pick(mon, "port", "http_port"), { port: 4222, http_port: 8222 });
+    const js = resolveOptions(parseConfigFile(`${FIX}/seed-jetstream.conf`)).jetstream!;
+    assert.equal(js.store_dir_default, true);
+    assert.deepEqual(pick(js, "max_memory_store", "max_file_store", "sync_interval", "domain"),
+      { max_memory_store: 1e9, max_file_store: 100e9, sync_interval: 120_000, domain: "acme" });
   });
 
   test("the others are refused naming the keys not supported yet", () => {
-    refused("seed-jetstream.conf", ['10:1: "jetstream" is not supported yet']);
     refused("seed-mappings.conf", ['4:1: "mappings" is not supported yet']);
     refused("seed-mappings-simple.conf", ['4:1: "mappings" is not supported yet']);
     refused("seed-mqtt-block.conf", ['2:1: "mqtt" is not supported yet']);
     refused("seed-mqtt-permissions.conf", [
-      '5:1: "jetstream" is not supported yet',
       '18:1: "mqtt" is not supported yet',
     ]);
     refused("seed-mqtt-full.conf", [

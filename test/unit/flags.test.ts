@@ -116,7 +116,6 @@ describe("parseFlags", () => {
     flagFails(["---p"], "bad flag syntax: ---p");
     flagFails(["-=1"], "bad flag syntax: -=1");
     flagFails(["serve"], 'unrecognized command: "serve"');
-    flagFails(["-js"], "flag -js is not supported yet");
     flagFails(["--help_tls"], "flag --help_tls is not supported yet");
     flagFails(["--tlscert"], "flag needs an argument: --tlscert");
     flagFails(["--tls=maybe"], 'invalid boolean value "maybe" for --tls');
@@ -148,6 +147,23 @@ describe("mergeFlags", () => {
     assert.deepEqual([r2.host, r2.port], ["127.0.0.1", 4000]);
     const r3 = resolveOptions(mergeFlags(parseConfig("http: 10.0.0.2:8000"), server(["-m", "9000"])));
     assert.deepEqual([r3.http_host, r3.http_port], ["10.0.0.2", 9000]);
+  });
+
+  test("-js enables JetStream keeping the file's settings; -sd says where it stores", () => {
+    const f = server(["-js", "-sd", "/data"]);
+    assert.equal(f.jetstream, true);
+    assert.deepEqual(f.options, { store_dir: "/data" });
+    assert.deepEqual(f.flagOf, { jetstream: "-js", store_dir: "-sd" });
+    assert.equal(server(["--jetstream"]).jetstream, true);
+    assert.equal(server(["--store_dir", "/x"]).options.store_dir, "/x");
+    const r = resolveOptions(mergeFlags(parseConfig("jetstream { max_file_store: 1GB, domain: d }", "j.conf"), f));
+    assert.deepEqual([r.jetstream?.store_dir, r.jetstream?.max_file_store, r.jetstream?.domain], ["/data", 1024 ** 3, "d"]);
+    const r2 = resolveOptions(mergeFlags(parseConfig("jetstream: disabled", "j.conf"), server(["-js"])));
+    assert.equal(r2.jetstream?.store_dir_default, true);
+    const r3 = resolveOptions(mergeFlags(parseConfig("jetstream { enabled: true, store_dir: /f }", "j.conf"), server(["--js=false"])));
+    assert.equal(r3.jetstream, undefined);
+    // -sd alone does not enable it
+    assert.equal(resolveOptions(mergeFlags({}, server(["-sd", "/data"]))).jetstream, undefined);
   });
 
   test("--user/--pass/--auth go into the file's authorization block", () => {
@@ -219,8 +235,8 @@ describe("resolveFlags", () => {
   });
 
   test("errors in the file name file:line", () => {
-    assert.throws(() => resolveFlags(server(["-c", `${FIX}/seed-jetstream.conf`])),
-      (e: unknown) => e instanceof ConfigError && e.message === `${FIX}/seed-jetstream.conf:10:1: "jetstream" is not supported yet`);
+    assert.throws(() => resolveFlags(server(["-c", `${FIX}/seed-mappings.conf`])),
+      (e: unknown) => e instanceof ConfigError && e.message === `${FIX}/seed-mappings.conf:4:1: "mappings" is not supported yet`);
     assert.throws(() => resolveFlags(server(["-c", `${FIX}/nope.conf`])),
       { message: `cannot read configuration file ${FIX}/nope.conf: no such file` });
   });

@@ -1,0 +1,21 @@
+// JetStream: streams and their API on top of the core (see jetstream.ts for the engine).
+import { JetStream, type JetStreamServerHost } from "./jetstream.js";
+
+export { JetStream, JS_API_LEVEL, friendlyBytes } from "./jetstream.js";
+export type { JetStreamServerHost } from "./jetstream.js";
+export { JsAccount } from "./account.js";
+export { Stream } from "./stream.js";
+export type { StreamConsumer, StreamHost } from "./stream.js";
+export { ApiRouter } from "./api.js";
+export type { ApiHandler, ApiRequest } from "./api.js";
+export { TYPES as API_TYPES } from "./api-streams.js";
+export type { StreamConfig } from "./stream-config.js";
+export { jsError, JS_ERRORS } from "./errors.js";
+
+/** Creates the engine for a server whose options enable JetStream, recovers its streams and starts its API. */
+export function enableJetStream(host: JetStreamServerHost & { onShutdown(fn: () => void): void }): JetStream {
+  const js = new JetStream(host);
+  js.start();
+  host.onShutdown(() => js.stop());
+  return js;
+}

@@ -1,0 +1,772 @@
+// A stream: an internal client of its account subscribed to the stream's subjects. A message
+// published on one of them is checked against the stream's rules and the publish headers
+// (Nats-Msg-Id, Nats-Expected-*, Nats-Rollup, Nats-TTL), stored, and acknowledged with a PubAck
+// once the store reports the record written. The same client answers direct gets
+// ($JS.API.DIRECT.GET.<stream>[.<subject>]) when allow_direct is set.
+//
+// Consumers (next layer) attach through `attachConsumer`: they are told of stored messages and
+// purges, and answer whether they are interested in a subject (interest retention).
+
+import type { Account } from "../core/account.js";
+import { newSubscription, type Client, type Subscription } from "../core/client.js";
+import type { Logger } from "../logger.js";
+import { jsError, type JsErrorName } from "./errors.js";
+import { appendHeaders, encodeHeaders, getHeader, H, parseHeaders, removeHeader, type HeaderBlock, latin1ToUtf8 } from "./headers.js";
+import { isStoreError, nowNs, type PurgeOptions, type RemovedMsg, type StoreConfig, type StoredMsg, type StreamState, type StreamStore } from "./store/index.js";
+import { DEFAULT_DUPLICATE_WINDOW_NS, streamConfigJson, type ApiError, type StreamConfig } from "./stream-config.js";
+import { subjectsCollide, isValidPublishSubject } from "./subjects.js";
+import { goDuration, parseGoDuration, rfc3339Nano } from "./time.js";
+import { SubjectTransform } from "./transform.js";
+import { handleDirectGet } from "./direct.js";
+
+let nextStreamCid = -1_000_000;
+
+/** The largest header block a stream accepts (nats-server: math.MaxUint16). */
+const MAX_HDR = 0xffff;
+/** nats-server's JSMaxSubjectDetails: subjects returned per stream info page. */
+export const JS_MAX_SUBJECT_DETAILS = 100_000;
+const DIRECT_GROUP = "_sys_";
+export const DIRECT_GET_PREFIX = "$JS.API.DIRECT.GET.";
+
+/** What a stream needs from the engine. */
+export interface StreamHost {
+  readonly account: Account;
+  readonly logger: Logger;
+  readonly domain: string | undefined;
+  /** the server's max_pending: default byte budget of a batched direct get */
+  readonly maxPending: number;
+  /** Account and server limits for a message about to be stored; an error when exceeded. */
+  checkLimits(stream: Stream, subject: string, hdrLen: number, dataLen: number): ApiError | undefined;
+}
+
+/** A consumer as the stream sees it (implemented by the consumer layer). */
+export interface StreamConsumer {
+  readonly name: string;
+  /** a message was stored (after the PubAck decision) */
+  onStored?(seq: number, subject: string): void;
+  /** messages were purged; `firstSeq` is the stream's new first sequence, `filter` the purge's subject filter */
+  onPurged?(firstSeq: number, lastSeq: number, filter: string | undefined): void;
+  /** interest retention: does this consumer want messages on `subject`? */
+  isInterested?(subject: string): boolean;
+  /** the stream is stopping (server shutdown): flush state */
+  stop(): void;
+  /** the stream is being deleted */
+  delete(): void;
+}
+
+interface DedupeEntry {
+  id: string;
+  seq: number;
+  /** ms since the epoch */
+  ts: number;
+}
+
+/** The parts of the publish headers the stream acts on. */
+interface PublishHeaders {
+  block: HeaderBlock;
+  msgId: string;
+  ttl: string | undefined;
+  rollup: string | undefined;
+}
+
+export class Stream implements Client {
+  readonly cid = nextStreamCid--;
+  readonly kind = "jetstream" as const;
+  readonly echo = true;
+
+  cfg: StreamConfig;
+  readonly store: StreamStore;
+  /** creation time, ns since the epoch */
+  readonly created: bigint;
+  /** last sequence assigned (stored or skipped) */
+  lseq = 0;
+  /** Nats-Msg-Id of the last message stored */
+  lmsgId = "";
+  readonly consumers = new Map<string, StreamConsumer>();
+
+  private subs: Subscription[] = [];
+  private directSubs: Subscription[] = [];
+  private itr: SubjectTransform | undefined;
+  private rtr: SubjectTransform | undefined;
+  private pubAckPrefix = "";
+  private closed = false;
+
+  private readonly ddmap = new Map<string, DedupeEntry>();
+  private ddarr: DedupeEntry[] = [];
+  private ddhead = 0;
+  private ddtimer: NodeJS.Timeout | undefined;
+
+  /** PubAcks waiting for the store's write: reply subject, body */
+  private acks: (string | Buffer)[] = [];
+  private acksScheduled = false;
+  private readonly durableAcks: boolean;
+  private markerQueue: string[] = [];
+
+  constructor(
+    private readonly host: StreamHost,
+    cfg: StreamConfig,
+    store: StreamStore,
+    created: bigint,
+  ) {
+    this.cfg = cfg;
+    this.store = store;
+    this.created = created;
+    this.durableAcks = store.type === "file";
+    this.lseq = store.state().last_seq;
+    this.applyConfig(undefined);
+    this.store.setRemovedHandler((ev) => this.removed(ev));
+    this.rebuildDedupe();
+    this.subscribe();
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  /** Store configuration for a stream configuration (durations in ms). */
+  static storeConfig(cfg: StreamConfig, extra: Partial<StoreConfig> = {}): StoreConfig {
+    const ms = (ns: number | undefined) => (ns ? Math.max(1, Math.round(ns / 1e6)) : 0);
+    return {
+      name: cfg.name,
+      storage: cfg.storage,
+      subjects: cfg.subjects ? [...cfg.subjects] : undefined,
+      max_msgs: cfg.max_msgs,
+      max_bytes: cfg.max_bytes,
+      max_age: ms(cfg.max_age),
+      max_msgs_per_subject: cfg.max_msgs_per_subject,
+      max_msg_size: cfg.max_msg_size ?? -1,
+      discard: cfg.discard,
+      discard_new_per_subject: cfg.discard_new_per_subject ?? false,
+      first_seq: cfg.first_seq ?? 0,
+      allow_msg_ttl: cfg.allow_msg_ttl,
+      subject_delete_marker_ttl: ms(cfg.subject_delete_marker_ttl),
+      ...extra,
+    };
+  }
+
+  private applyConfig(old: StreamConfig | undefined): void {
+    const c = this.cfg;
+    const st = c.subject_transform;
+    if (old === undefined || JSON.stringify(old.subject_transform) !== JSON.stringify(st)) {
+      this.itr = st ? SubjectTransform.create(st.src, st.dest) : undefined;
+    }
+    this.rtr = c.republish ? SubjectTransform.create(c.republish.src || ">", c.republish.dest || ">") : undefined;
+    const d = this.host.domain;
+    this.pubAckPrefix = d ? `{"stream":${JSON.stringify(c.name)},"domain":${JSON.stringify(d)},"seq":` : `{"stream":${JSON.stringify(c.name)},"seq":`;
+  }
+
+  // ================================================================ subscriptions
+
+  private subscribe(): void {
+    const sl = this.host.account.sublist;
+    for (const s of this.cfg.subjects ?? []) {
+      const sub = newSubscription(this, s, `js${this.subs.length}`);
+      sl.insert(sub);
+      this.subs.push(sub);
+    }
+    if (this.cfg.allow_direct) this.subscribeDirect();
+  }
+
+  private subscribeDirect(): void {
+    if (this.directSubs.length > 0) return;
+    const sl = this.host.account.sublist;
+    for (const subj of [DIRECT_GET_PREFIX + this.cfg.name, `${DIRECT_GET_PREFIX}${this.cfg.name}.>`]) {
+      const sub = newSubscription(this, subj, `dg${this.directSubs.length}`, DIRECT_GROUP);
+      sl.insert(sub);
+      this.directSubs.push(sub);
+    }
+  }
+
+  private unsubscribe(subs: Subscription[]): void {
+    const sl = this.host.account.sublist;
+    for (const s of subs) {
+      s.closed = true;
+      sl.remove(s);
+    }
+  }
+
+  /** Applies a configuration already validated by checkStreamUpdate. */
+  update(cfg: StreamConfig): void {
+    const old = this.cfg;
+    this.cfg = cfg;
+    // subjects: add the new ones, drop the old
+    const want = new Set(cfg.subjects ?? []);
+    const keep: Subscription[] = [];
+    const drop: Subscription[] = [];
+    for (const s of this.subs) (want.has(s.subject) ? keep : drop).push(s);
+    this.unsubscribe(drop);
+    const have = new Set(keep.map((s) => s.subject));
+    const sl = this.host.account.sublist;
+    for (const s of cfg.subjects ?? []) {
+      if (have.has(s)) continue;
+      const sub = newSubscription(this, s, `js${keep.length}`);
+      sl.insert(sub);
+      keep.push(sub);
+    }
+    this.subs = keep;
+    if (cfg.allow_direct && !old.allow_direct) this.subscribeDirect();
+    if (!cfg.allow_direct && old.allow_direct) {
+      this.unsubscribe(this.directSubs);
+      this.directSubs = [];
+    }
+    this.applyConfig(old);
+    if ((cfg.duplicate_window ?? 0) !== (old.duplicate_window ?? 0)) this.purgeMsgIds();
+    this.store.updateConfig(Stream.storeConfig(cfg, { directory: this.store.config.directory, sync_interval: this.store.config.sync_interval }));
+    this.saveMeta();
+  }
+
+  saveMeta(): void {
+    this.store.writeMeta({ config: streamConfigJson(this.cfg), created: rfc3339Nano(this.created) });
+  }
+
+  // ================================================================ Client
+
+  deliver(sub: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+    if (this.closed) return;
+    if (sub.queue === DIRECT_GROUP) {
+      if (reply !== undefined) handleDirectGet(this, subject, reply, msg, hdrLen);
+      return;
+    }
+    this.processInbound(subject, reply, msg, hdrLen);
+  }
+
+  /** Sends a message to `subject` in the stream's account (replies, acks, republish). */
+  send(subject: string, msg: Buffer, hdrLen: number): void {
+    this.host.account.route(null, subject, undefined, msg, hdrLen);
+  }
+
+  private sendJson(reply: string, body: string): void {
+    this.send(reply, Buffer.from(body), 0);
+  }
+
+  private fail(reply: string | undefined, canRespond: boolean, name: JsErrorName, args?: Record<string, string | number>): void {
+    if (!canRespond) return;
+    this.failWith(reply!, jsError(name, args));
+  }
+
+  private failWith(reply: string, e: ApiError): void {
+    this.sendJson(reply, `{"error":${JSON.stringify(e)},"stream":${JSON.stringify(this.cfg.name)},"seq":0}`);
+  }
+
+  // ================================================================ publishing
+
+  /** A message published on one of the stream's subjects. */
+  processInbound(subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+    const cfg = this.cfg;
+    const canRespond = reply !== undefined && reply !== "" && !cfg.no_ack;
+    if (cfg.sealed) return this.fail(reply, canRespond, "JSStreamSealedErr");
+    if (this.itr !== undefined) {
+      const t = this.itr.match(subject);
+      if (t !== undefined) subject = t;
+    }
+
+    let ph: PublishHeaders | undefined;
+    if (hdrLen > 0) {
+      ph = this.checkHeaders(subject, reply, canRespond, msg, hdrLen);
+      if (ph === undefined) return;
+    }
+
+    const dataLen = msg.length - hdrLen;
+    const maxSize = cfg.max_msg_size ?? -1;
+    if (maxSize >= 0 && hdrLen + dataLen > maxSize) return this.fail(reply, canRespond, "JSStreamMessageExceedsMaximumErr");
+    if (hdrLen > MAX_HDR) return this.fail(reply, canRespond, "JSStreamHeaderExceedsMaximumErr");
+
+    const limErr = this.host.checkLimits(this, subject, hdrLen, dataLen);
+    if (limErr !== undefined) {
+      if (canRespond) this.failWith(reply!, limErr);
+      return;
+    }
+
+    const msgId = ph?.msgId ?? "";
+
+    // interest retention with nobody interested: the sequence is used, nothing is kept
+    if (cfg.retention === "interest" && !this.hasInterest(subject)) {
+      this.lseq = this.store.skipMsgs(1);
+      this.lmsgId = msgId;
+      if (msgId !== "") this.storeMsgId(msgId, this.lseq, Date.now());
+      if (ph?.rollup !== undefined) this.rollup(subject, ph.rollup, 0);
+      if (canRespond) this.queueAck(reply!, this.pubAckPrefix + this.lseq + "}");
+      return;
+    }
+
+    let hdr: Buffer | undefined;
+    let ttlMs = 0;
+    if (ph !== undefined) {
+      hdr = msg.subarray(0, hdrLen);
+      if (ph.ttl !== undefined) {
+        let ttlS = parseTTL(ph.ttl);
+        if (ttlS === undefined) return this.fail(reply, canRespond, "JSMessageTTLInvalidErr");
+        const sdm = cfg.subject_delete_marker_ttl ?? 0;
+        if (ttlS > 0 && sdm > 0 && cfg.max_msgs_per_subject !== 1) {
+          const min = Math.floor(sdm / 1e9);
+          if (ttlS < min) {
+            ttlS = min;
+            hdr = appendHeaders(removeHeader(hdr, H.TTL), [[H.TTL, String(min)]]);
+          }
+        }
+        ttlMs = ttlS < 0 ? -1 : ttlS * 1000;
+      }
+    }
+
+    let seq: number;
+    let ts: bigint;
+    try {
+      const r = this.store.storeMsg(subject, hdr, hdrLen > 0 ? msg.subarray(hdrLen) : msg, ttlMs !== 0 ? { ttl: ttlMs } : undefined);
+      seq = r.seq;
+      ts = r.ts;
+    } catch (e) {
+      if (isStoreError(e, "WRITE_FAILED")) {
+        this.host.logger.error(`JetStream failed to store a msg on stream '${this.host.account.name} > ${cfg.name}': ${(e as Error).message}`);
+        return;
+      }
+      if (isStoreError(e)) {
+        if (canRespond) this.failWith(reply!, jsError("JSStreamStoreFailedF", { err: storeErrText(e.code, e.message) }));
+        return;
+      }
+      throw e;
+    }
+
+    this.lmsgId = msgId;
+    this.lseq = seq;
+    if (msgId !== "") this.storeMsgId(msgId, seq, Number(ts / 1_000_000n));
+    if (ph?.rollup !== undefined) this.rollup(subject, ph.rollup, 1);
+    if (this.rtr !== undefined) this.republish(subject, seq, ts, hdr, msg, hdrLen);
+    if (canRespond) this.queueAck(reply!, this.pubAckPrefix + seq + "}");
+    if (this.consumers.size > 0) for (const c of this.consumers.values()) c.onStored?.(seq, subject);
+  }
+
+  /** Publish-header checks in nats-server's order; undefined when the message was refused. */
+  private checkHeaders(subject: string, reply: string | undefined, canRespond: boolean, msg: Buffer, hdrLen: number): PublishHeaders | undefined {
+    const cfg = this.cfg;
+    const block = parseHeaders(msg, hdrLen);
+    let msgId = "";
+    let expStream: string | undefined;
+    let expLastSeq: string | undefined;
+    let expLastSubjSeq: string | undefined;
+    let expLastSubjSeqSubj: string | undefined;
+    let expLastMsgId: string | undefined;
+    let rollup: string | undefined;
+    let ttl: string | undefined;
+    let incr = false;
+    for (const [k, v] of block.fields) {
+      if (k.length < 5 || k.charCodeAt(0) !== 78 /* N */) continue;
+      switch (k) {
+        case H.MsgId:
+          if (msgId === "") msgId = v;
+          break;
+        case H.ExpectedStream:
+          expStream ??= v;
+          break;
+        case H.ExpectedLastSeq:
+          expLastSeq ??= v;
+          break;
+        case H.ExpectedLastSubjSeq:
+          expLastSubjSeq ??= v;
+          break;
+        case H.ExpectedLastSubjSeqSubj:
+          expLastSubjSeqSubj ??= v;
+          break;
+        case H.ExpectedLastMsgId:
+          expLastMsgId ??= v;
+          break;
+        case H.Rollup:
+          rollup ??= v.toLowerCase();
+          break;
+        case H.TTL:
+          ttl ??= v;
+          break;
+        case H.Incr:
+          incr = true;
+          break;
+      }
+    }
+    if (incr) {
+      this.fail(reply, canRespond, "JSMessageIncrDisabledErr");
+      return undefined;
+    }
+    if (expStream !== undefined && expStream !== "" && expStream !== cfg.name) {
+      this.fail(reply, canRespond, "JSStreamNotMatchErr");
+      return undefined;
+    }
+    if (ttl !== undefined && ttl !== "" && !cfg.allow_msg_ttl) {
+      const t = parseTTL(ttl);
+      if (t !== undefined && t !== 0) {
+        this.fail(reply, canRespond, "JSMessageTTLDisabledErr");
+        return undefined;
+      }
+    }
+    if (expLastSubjSeq !== undefined && expLastSubjSeq !== "") {
+      const want = parseSeq(expLastSubjSeq);
+      const subj = expLastSubjSeqSubj || subject;
+      const last = this.store.loadLastMsg(subj);
+      const fseq = last?.seq ?? 0;
+      if (fseq !== want) {
+        this.fail(reply, canRespond, "JSStreamWrongLastSequenceErrF", { seq: fseq });
+        return undefined;
+      }
+    } else if (expLastSubjSeqSubj !== undefined && expLastSubjSeqSubj !== "") {
+      this.fail(reply, canRespond, "JSStreamExpectedLastSeqPerSubjectInvalid");
+      return undefined;
+    }
+    if (expLastSeq !== undefined && expLastSeq !== "" && parseSeq(expLastSeq) !== this.lseq) {
+      this.fail(reply, canRespond, "JSStreamWrongLastSequenceErrF", { seq: this.lseq });
+      return undefined;
+    }
+    if (msgId !== "" && cfg.mirror === undefined) {
+      const dde = this.checkMsgId(msgId);
+      if (dde !== undefined) {
+        if (canRespond) this.queueAck(reply!, `${this.pubAckPrefix}${dde.seq},"duplicate": true}`);
+        return undefined;
+      }
+    }
+    if (expLastMsgId !== undefined && expLastMsgId !== "" && expLastMsgId !== this.lmsgId) {
+      this.fail(reply, canRespond, "JSStreamWrongLastMsgIDErrF", { id: latin1ToUtf8(this.lmsgId) });
+      return undefined;
+    }
+    if (rollup !== undefined && rollup !== "") {
+      if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
+        this.fail(reply, canRespond, "JSStreamRollupFailedF", { err: "rollup not permitted" });
+        return undefined;
+      }
+      if (rollup !== "sub" && rollup !== "all") {
+        this.fail(reply, canRespond, "JSStreamRollupFailedF", { err: `rollup value invalid: ${JSON.stringify(latin1ToUtf8(rollup))}` });
+        return undefined;
+      }
+    } else {
+      rollup = undefined;
+    }
+    return { block, msgId, ttl: ttl === "" ? undefined : ttl, rollup };
+  }
+
+  private hasInterest(subject: string): boolean {
+    for (const c of this.consumers.values()) if (c.isInterested === undefined || c.isInterested(subject)) return true;
+    return false;
+  }
+
+  /** Nats-Rollup after a store: keep `keep` messages on the subject (sub) or in the stream (all). */
+  private rollup(subject: string, rollup: string, keep: number): void {
+    if (rollup === "sub") this.purge({ subject, keep });
+    else if (rollup === "all") this.purge({ keep });
+  }
+
+  private republish(subject: string, seq: number, ts: bigint, hdr: Buffer | undefined, msg: Buffer, hdrLen: number): void {
+    const dest = this.rtr!.match(subject);
+    if (dest === undefined) return;
+    if (!isValidPublishSubject(dest)) {
+      this.host.logger.warn(`Stream '${this.host.account.name} > ${this.cfg.name}' suppressing republish with invalid subject ${JSON.stringify(dest)}`);
+      return;
+    }
+    const prev = this.store.loadPrevMsg(subject, seq - 1);
+    const tlseq = prev?.seq ?? 0;
+    const headersOnly = this.cfg.republish?.headers_only === true;
+    const dataLen = msg.length - hdrLen;
+    const fields: [string, string][] = [
+      [H.Stream, this.cfg.name],
+      [H.Subject, subject],
+      [H.Sequence, String(seq)],
+      [H.TimeStamp, rfc3339Nano(ts)],
+      [H.LastSequence, String(tlseq)],
+    ];
+    if (headersOnly) fields.push([H.MsgSize, String(dataLen)]);
+    const h = appendHeaders(hdr, fields);
+    const body = headersOnly ? h : Buffer.concat([h, msg.subarray(hdrLen)]);
+    this.send(dest, body, h.length);
+  }
+
+  // ================================================================ acknowledgements
+
+  /** A PubAck goes out once everything stored so far has been written (file store). */
+  private queueAck(reply: string, body: string): void {
+    if (!this.durableAcks) {
+      this.sendJson(reply, body);
+      return;
+    }
+    this.acks.push(reply, body);
+    if (this.acksScheduled) return;
+    this.acksScheduled = true;
+    // register after the current turn's messages are stored, so one write covers them all
+    queueMicrotask(() => this.armAcks());
+  }
+
+  private armAcks(): void {
+    const upto = this.acks.length;
+    if (this.closed) {
+      this.acks = [];
+      this.acksScheduled = false;
+      return;
+    }
+    this.store.afterWrite((err) => {
+      const batch = this.acks.splice(0, upto);
+      if (err !== undefined) {
+        this.host.logger.error(`JetStream write error on stream '${this.host.account.name} > ${this.cfg.name}': ${err.message}`);
+      } else {
+        for (let i = 0; i < batch.length; i += 2) this.sendJson(batch[i] as string, batch[i + 1] as string);
+      }
+      if (this.acks.length > 0) queueMicrotask(() => this.armAcks());
+      else this.acksScheduled = false;
+    });
+  }
+
+  // ================================================================ de-duplication
+
+  private dupWindowMs(): number {
+    const ns = this.cfg.duplicate_window ?? 0;
+    return ns > 0 ? ns / 1e6 : 0;
+  }
+
+  private checkMsgId(id: string): DedupeEntry | undefined {
+    const e = this.ddmap.get(id);
+    if (e === undefined) return undefined;
+    if (Date.now() - e.ts > this.dupWindowMs()) return undefined;
+    return e;
+  }
+
+  private storeMsgId(id: string, seq: number, ts: number): void {
+    const window = this.dupWindowMs();
+    if (window <= 0) return;
+    const e = { id, seq, ts };
+    this.ddmap.set(id, e);
+    this.ddarr.push(e);
+    if (this.ddtimer === undefined && !this.closed) {
+      this.ddtimer = setTimeout(() => this.purgeMsgIds(), Math.max(10, window));
+      this.ddtimer.unref();
+    }
+  }
+
+  /** Drops de-duplication entries older than the window; re-arms for the oldest left. */
+  private purgeMsgIds(): void {
+    if (this.ddtimer !== undefined) clearTimeout(this.ddtimer);
+    this.ddtimer = undefined;
+    const window = this.dupWindowMs();
+    const now = Date.now();
+    let i = this.ddhead;
+    const arr = this.ddarr;
+    while (i < arr.length && (window <= 0 || now - arr[i]!.ts > window)) {
+      const e = arr[i]!;
+      if (this.ddmap.get(e.id) === e) this.ddmap.delete(e.id);
+      i++;
+    }
+    if (i > 1024 && i * 2 > arr.length) {
+      this.ddarr = arr.slice(i);
+      i = 0;
+    }
+    this.ddhead = i;
+    if (this.ddhead < this.ddarr.length && !this.closed) {
+      const next = this.ddarr[this.ddhead]!.ts + window - now;
+      this.ddtimer = setTimeout(() => this.purgeMsgIds(), Math.max(10, next + 1));
+      this.ddtimer.unref();
+    }
+  }
+
+  /** After a restart: the message ids published within the window, read back from the store. */
+  private rebuildDedupe(): void {
+    const window = this.dupWindowMs();
+    const st = this.store.state();
+    if (window <= 0 || st.messages === 0) return;
+    const since = nowNs() - BigInt(Math.round(window * 1e6));
+    let seq = this.store.getSeqFromTime(since);
+    for (;;) {
+      const m = this.store.loadNextMsg(undefined, seq);
+      if (m === undefined) break;
+      if (m.hdr !== undefined) {
+        const id = getHeader(parseHeaders(m.hdr), H.MsgId);
+        if (id) {
+          if (m.seq === this.lseq) this.lmsgId = id;
+          this.storeMsgId(id, m.seq, Number(m.ts / 1_000_000n));
+        }
+      }
+      seq = m.seq + 1;
+    }
+  }
+
+  // ================================================================ removals and delete markers
+
+  private removed(ev: RemovedMsg): void {
+    const sdm = this.cfg.subject_delete_marker_ttl ?? 0;
+    if (sdm <= 0 || !ev.lastForSubject || (ev.reason !== "max_age" && ev.reason !== "ttl")) return;
+    if (ev.hdr !== undefined) {
+      const b = parseHeaders(ev.hdr);
+      if (getHeader(b, H.MarkerReason) !== undefined || getHeader(b, H.KvOperation) === "PURGE") return;
+    }
+    // store the marker outside the store's own removal loop
+    this.markerQueue.push(ev.subject);
+    if (this.markerQueue.length === 1) queueMicrotask(() => this.writeMarkers());
+  }
+
+  private writeMarkers(): void {
+    const subjects = this.markerQueue;
+    this.markerQueue = [];
+    if (this.closed) return;
+    const ttl = goDuration(Math.floor((this.cfg.subject_delete_marker_ttl ?? 0) / 1e9) * 1e9);
+    const hdr = encodeHeaders([
+      [H.MarkerReason, "MaxAge"],
+      [H.TTL, ttl],
+      [H.Rollup, "sub"],
+    ]);
+    for (const s of subjects) {
+      // a message published on the subject since the removal means the subject is not gone
+      if (this.store.loadLastMsg(s) !== undefined) continue;
+      this.processInbound(s, undefined, hdr, hdr.length);
+    }
+  }
+
+  // ================================================================ operations of the API
+
+  /** Purge (nats-server PurgeEx); returns the number of messages purged. */
+  purge(opts: PurgeOptions | undefined): number {
+    const n = this.store.purge(opts);
+    const st = this.store.state();
+    if (st.last_seq > this.lseq) this.lseq = st.last_seq;
+    if (this.consumers.size > 0) {
+      let first = st.first_seq;
+      if (opts?.subject) first = this.store.filteredState(first, opts.subject).first || first;
+      for (const c of this.consumers.values()) c.onPurged?.(first, st.last_seq, opts?.subject);
+    }
+    return n;
+  }
+
+  /** Deletes one message (erasing its contents unless noErase); false when there is none at seq. */
+  deleteMsg(seq: number, noErase: boolean): boolean {
+    return noErase ? this.store.removeMsg(seq) : this.store.eraseMsg(seq);
+  }
+
+  state(details = false): StreamState {
+    return this.store.state(details ? { deleted: true } : undefined);
+  }
+
+  /** The `state` object of stream info, in nats-server's JSON form. */
+  stateJson(details = false): Record<string, unknown> {
+    const st = this.state(details);
+    const o: Record<string, unknown> = {
+      messages: st.messages,
+      bytes: st.bytes,
+      first_seq: st.first_seq,
+      first_ts: rfc3339Nano(st.first_ts),
+      last_seq: st.last_seq,
+      last_ts: rfc3339Nano(st.last_ts),
+    };
+    if (st.num_subjects) o.num_subjects = st.num_subjects;
+    if (st.num_deleted) o.num_deleted = st.num_deleted;
+    if (details && st.deleted && st.deleted.length > 0) o.deleted = st.deleted;
+    if (st.lost && (st.lost.msgs.length > 0 || st.lost.bytes > 0)) o.lost = { msgs: st.lost.msgs.length > 0 ? st.lost.msgs : null, bytes: st.lost.bytes };
+    o.consumer_count = this.consumers.size;
+    return o;
+  }
+
+  /** The stream info object (without the response envelope). */
+  info(opts: { details?: boolean; subjectsFilter?: string; offset?: number } = {}): { info: Record<string, unknown>; paged?: { total: number; offset: number; limit: number } } {
+    const state = this.stateJson(opts.details);
+    let paged: { total: number; offset: number; limit: number } | undefined;
+    if (opts.subjectsFilter) {
+      const totals = this.store.subjectsTotals(opts.subjectsFilter);
+      const n = totals.size;
+      if (n > 0) {
+        let offset = Math.max(0, opts.offset ?? 0);
+        paged = { total: n, offset, limit: JS_MAX_SUBJECT_DETAILS };
+        if (offset === 0 && n <= JS_MAX_SUBJECT_DETAILS) {
+          state.subjects = Object.fromEntries(totals);
+        } else {
+          const names = [...totals.keys()].sort();
+          if (offset > names.length) offset = names.length;
+          const page = names.slice(offset, offset + JS_MAX_SUBJECT_DETAILS);
+          if (page.length > 0) state.subjects = Object.fromEntries(page.map((s) => [s, totals.get(s)!]));
+        }
+        // keep subjects before consumer_count, as Go orders the fields
+        const cc = state.consumer_count;
+        delete state.consumer_count;
+        state.consumer_count = cc;
+      }
+    }
+    const info: Record<string, unknown> = {
+      config: streamConfigJson(this.cfg),
+      created: rfc3339Nano(this.created),
+      state,
+    };
+    return { info, paged };
+  }
+
+  loadMsg(seq: number): StoredMsg | undefined {
+    return this.store.loadMsg(seq);
+  }
+
+  // ================================================================ consumers
+
+  attachConsumer(c: StreamConsumer): void {
+    this.consumers.set(c.name, c);
+  }
+
+  detachConsumer(name: string): void {
+    this.consumers.delete(name);
+  }
+
+  // ================================================================ lifecycle
+
+  /** Server shutdown: stop taking messages, write what is pending, close the store. */
+  stop(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe(this.subs);
+    this.unsubscribe(this.directSubs);
+    if (this.ddtimer !== undefined) clearTimeout(this.ddtimer);
+    for (const c of this.consumers.values()) c.stop();
+    this.store.setRemovedHandler(undefined);
+    this.store.stop();
+    // acks for what stop() just wrote and synced
+    const acks = this.acks;
+    this.acks = [];
+    for (let i = 0; i < acks.length; i += 2) this.sendJson(acks[i] as string, acks[i + 1] as string);
+  }
+
+  /** The stream is deleted: consumers, subscriptions and stored data go. */
+  delete(): void {
+    for (const c of this.consumers.values()) c.delete();
+    this.consumers.clear();
+    this.closed = true;
+    this.unsubscribe(this.subs);
+    this.unsubscribe(this.directSubs);
+    if (this.ddtimer !== undefined) clearTimeout(this.ddtimer);
+    this.acks = [];
+    this.store.setRemovedHandler(undefined);
+    this.store.delete();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** The stream's direct-get default byte budget (the server's max_pending). */
+  get maxPending(): number {
+    return this.host.maxPending;
+  }
+}
+
+/** nats-server's parseMessageTTL, in seconds: -1 for "never", undefined when invalid. */
+export function parseTTL(v: string): number | undefined {
+  if (v.toLowerCase() === "never") return -1;
+  const d = parseGoDuration(v);
+  if (d !== undefined) return d < 1e9 ? undefined : Math.floor(d / 1e9);
+  if (!/^\d+$/.test(v)) return undefined;
+  return Number(v);
+}
+
+/** A sequence header value; -1 (never a sequence) when not a number, as nats-server's parseInt64. */
+function parseSeq(v: string): number {
+  return /^\d+$/.test(v) ? Number(v) : -1;
+}
+
+function storeErrText(code: string, message: string): string {
+  switch (code) {
+    case "MAX_MSGS":
+      return "maximum messages exceeded";
+    case "MAX_BYTES":
+      return "maximum bytes exceeded";
+    case "MAX_MSGS_PER_SUBJECT":
+      return "maximum messages per subject exceeded";
+    case "MSG_TOO_LARGE":
+      return "message too large";
+    default:
+      return message;
+  }
+}
+
+export { subjectsCollide, DEFAULT_DUPLICATE_WINDOW_NS };
