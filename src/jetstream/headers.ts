@@ -17,6 +17,8 @@ export const H = {
   TTL: "Nats-TTL",
   MarkerReason: "Nats-Marker-Reason",
   Incr: "Nats-Incr",
+  Schedule: "Nats-Schedule",
+  Scheduler: "Nats-Scheduler",
   Stream: "Nats-Stream",
   Sequence: "Nats-Sequence",
   TimeStamp: "Nats-Time-Stamp",

@@ -348,6 +348,7 @@ export class Stream implements Client {
     let rollup: string | undefined;
     let ttl: string | undefined;
     let incr = false;
+    let schedule = false;
     for (const [k, v] of block.fields) {
       if (k.length < 5 || k.charCodeAt(0) !== 78 /* N */) continue;
       switch (k) {
@@ -378,8 +379,13 @@ export class Stream implements Client {
         case H.Incr:
           incr = true;
           break;
+        case H.Schedule:
+        case H.Scheduler:
+          schedule = true;
+          break;
       }
     }
+    // counters and schedules (later servers' features) are refused, not stored as plain messages
     if (incr) {
       this.fail(reply, canRespond, "JSMessageIncrDisabledErr");
       return undefined;
@@ -410,6 +416,10 @@ export class Stream implements Client {
     }
     if (expLastSeq !== undefined && expLastSeq !== "" && parseSeq(expLastSeq) !== this.lseq) {
       this.fail(reply, canRespond, "JSStreamWrongLastSequenceErrF", { seq: this.lseq });
+      return undefined;
+    }
+    if (schedule) {
+      this.fail(reply, canRespond, "JSMessageSchedulesDisabledErr");
       return undefined;
     }
     if (msgId !== "" && cfg.mirror === undefined) {
