@@ -330,10 +330,14 @@ TLS Options (they replace the configuration file's tls block):
         --tlsverify                  Enable TLS, verify client certificates
         --tlscacert <file>           Client certificate CA for verification
 
+JetStream Options:
+    -js, --jetstream                 Enable JetStream functionality
+    -sd, --store_dir <dir>           Set the storage directory
+
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
 
 Flags may be written -flag, --flag, -flag=value or --flag value. Flags override the
-configuration file. Not supported yet: cluster, JetStream, syslog and signal flags.
+configuration file. Not supported yet: cluster, syslog and signal flags.
 `;

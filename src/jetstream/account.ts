@@ -167,6 +167,7 @@ export class JsAccount implements StreamHost {
       throw e;
     }
     this.streams.set(cfg.name, stream);
+    this.js.streamOpened(stream, this, !fresh);
     return stream;
   }
 
@@ -182,6 +183,7 @@ export class JsAccount implements StreamHost {
   deleteStream(stream: Stream): void {
     this.streams.delete(stream.name);
     stream.delete();
+    this.js.streamDeleted(stream, this);
   }
 
   /** Start-up: the file streams found under the account's directory. */

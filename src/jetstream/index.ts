@@ -2,7 +2,7 @@
 import { JetStream, type JetStreamServerHost } from "./jetstream.js";
 
 export { JetStream, JS_API_LEVEL, friendlyBytes } from "./jetstream.js";
-export type { JetStreamServerHost } from "./jetstream.js";
+export type { JetStreamServerHost, StreamHook } from "./jetstream.js";
 export { JsAccount } from "./account.js";
 export { Stream } from "./stream.js";
 export type { StreamConsumer, StreamHost } from "./stream.js";
@@ -12,7 +12,11 @@ export { TYPES as API_TYPES } from "./api-streams.js";
 export type { StreamConfig } from "./stream-config.js";
 export { jsError, JS_ERRORS } from "./errors.js";
 
-/** Creates the engine for a server whose options enable JetStream, recovers its streams and starts its API. */
+/**
+ * Creates the engine for a server whose options enable JetStream, recovers its streams and starts
+ * its API. Layers on top (consumers) register here, before start: API routes on `js.router`,
+ * stream hooks on `js.streamHooks`.
+ */
 export function enableJetStream(host: JetStreamServerHost & { onShutdown(fn: () => void): void }): JetStream {
   const js = new JetStream(host);
   js.start();

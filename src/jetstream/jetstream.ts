@@ -15,11 +15,17 @@ import { JsAccount, UNLIMITED } from "./account.js";
 import { ApiClient, ApiRouter } from "./api.js";
 import { registerStreamApi } from "./api-streams.js";
 import type { StorageType } from "./stream-config.js";
+import type { Stream } from "./stream.js";
 
 /** The JetStream API level this server implements (1: per-message TTLs and delete markers). */
 export const JS_API_LEVEL = 1;
 /** nats-server's JetStreamMaxStoreDefault (1 TB), when the disk cannot be asked. */
 const MAX_STORE_DEFAULT = 1024 ** 4;
+
+export interface StreamHook {
+  opened?(stream: Stream, jsa: JsAccount, recovered: boolean): void;
+  deleted?(stream: Stream, jsa: JsAccount): void;
+}
 
 /** What the engine needs from the server. */
 export interface JetStreamServerHost {
@@ -59,6 +65,11 @@ export class JetStream {
   readonly router = new ApiRouter();
   apiTotal = 0;
   apiErrors = 0;
+  /**
+   * Told of every stream opened (created through the API, or recovered at start-up before any
+   * client connects) and deleted: where the consumer layer attaches, and recovers its consumers.
+   */
+  readonly streamHooks: StreamHook[] = [];
   private readonly apiClients: ApiClient[] = [];
   private stopped = false;
 
@@ -77,6 +88,14 @@ export class JetStream {
     mkdirSync(this.root, { recursive: true });
     this.maxStore = this.storeLimited ? c.max_file_store : diskAvailable(this.root);
     registerStreamApi(this.router);
+  }
+
+  streamOpened(stream: Stream, jsa: JsAccount, recovered: boolean): void {
+    for (const h of this.streamHooks) h.opened?.(stream, jsa, recovered);
+  }
+
+  streamDeleted(stream: Stream, jsa: JsAccount): void {
+    for (const h of this.streamHooks) h.deleted?.(stream, jsa);
   }
 
   /** Enables the accounts, recovers their streams and starts answering the API. */

@@ -223,11 +223,16 @@ export class Stream implements Client {
 
   deliver(sub: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
     if (this.closed) return;
-    if (sub.queue === DIRECT_GROUP) {
-      if (reply !== undefined) handleDirectGet(this, subject, reply, msg, hdrLen);
-      return;
+    try {
+      if (sub.queue === DIRECT_GROUP) {
+        if (reply !== undefined) handleDirectGet(this, subject, reply, msg, hdrLen);
+        return;
+      }
+      this.processInbound(subject, reply, msg, hdrLen);
+    } catch (e) {
+      // never let a stream's failure reach the publisher's connection
+      this.host.logger.error(`JetStream stream '${this.host.account.name} > ${this.cfg.name}': ${(e as Error).stack ?? e}`);
     }
-    this.processInbound(subject, reply, msg, hdrLen);
   }
 
   /** Sends a message to `subject` in the stream's account (replies, acks, republish). */
@@ -614,9 +619,13 @@ export class Stream implements Client {
       [H.Rollup, "sub"],
     ]);
     for (const s of subjects) {
-      // a message published on the subject since the removal means the subject is not gone
-      if (this.store.loadLastMsg(s) !== undefined) continue;
-      this.processInbound(s, undefined, hdr, hdr.length);
+      try {
+        // a message published on the subject since the removal means the subject is not gone
+        if (this.store.loadLastMsg(s) !== undefined) continue;
+        this.processInbound(s, undefined, hdr, hdr.length);
+      } catch (e) {
+        this.host.logger.error(`JetStream stream '${this.host.account.name} > ${this.cfg.name}': delete marker: ${(e as Error).message}`);
+      }
     }
   }
 

@@ -250,7 +250,7 @@ describe("HELP_TEXT", () => {
       "-m, --http_port", "-l, --log", "-P, --pid", "--ports_file_dir", "--client_advertise",
       "-D, --debug", "-V, --trace", "-DV", "-T, --logtime", "--user", "--pass", "--auth", "-t ",
       "--tls ", "--tlscert", "--tlskey", "--tlsverify", "--tlscacert",
-      "-h, --help", "-v, --version"]) {
+      "-js, --jetstream", "-sd, --store_dir", "-h, --help", "-v, --version"]) {
       assert.ok(HELP_TEXT.includes(f), `help lacks ${f}`);
     }
     assert.ok(!/nats-server/.test(HELP_TEXT.replace("nats-server format", "")));
