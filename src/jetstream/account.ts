@@ -26,6 +26,8 @@ export class JsAccount implements StreamHost {
   apiTotal = 0;
   apiErrors = 0;
   readonly dir: string;
+  /** how mirrors and sources find their origin: a stream of this account */
+  private readonly linkHost = { lookup: (name: string) => this.streams.get(name) };
 
   constructor(
     readonly js: JetStream,
@@ -167,6 +169,8 @@ export class JsAccount implements StreamHost {
       throw e;
     }
     this.streams.set(cfg.name, stream);
+    stream.startLinks(this.linkHost);
+    for (const s of this.streams.values()) if (s !== stream) s.originChanged(cfg.name);
     this.js.streamOpened(stream, this, !fresh);
     return stream;
   }
@@ -183,6 +187,7 @@ export class JsAccount implements StreamHost {
   deleteStream(stream: Stream): void {
     this.streams.delete(stream.name);
     stream.delete();
+    for (const s of this.streams.values()) s.originChanged(stream.name);
     this.js.streamDeleted(stream, this);
   }
 

@@ -121,8 +121,9 @@ function streamCreate(req: ApiRequest): void {
 
 /** Configuration Junction accepts but cannot honour yet (refused rather than ignored). */
 function unsupportedFeatures(cfg: StreamConfig): string | undefined {
-  if (cfg.mirror !== undefined) return "mirrors are not supported yet";
-  if ((cfg.sources?.length ?? 0) > 0) return "sources are not supported yet";
+  if (cfg.mirror?.external !== undefined || (cfg.sources ?? []).some((s) => s.external !== undefined)) {
+    return "mirrors and sources in other accounts or domains (external) are not supported yet";
+  }
   return undefined;
 }
 
@@ -140,7 +141,7 @@ function streamUpdate(req: ApiRequest): void {
   const u = checkStreamUpdate(s.cfg, d.cfg, jsa.configContext(), d.pedantic);
   if (u.error !== undefined) return req.failWith(u.error);
   const cfg = u.cfg;
-  const unsup = cfg.mirror === undefined ? unsupportedFeatures(cfg) : undefined;
+  const unsup = unsupportedFeatures(cfg);
   if (unsup !== undefined) return req.fail("JSStreamInvalidConfigF", { err: unsup });
   // limits: only what max_bytes grows by is reserved anew
   const diff = Math.max(0, Math.max(cfg.max_bytes, 0) - Math.max(s.cfg.max_bytes, 0));

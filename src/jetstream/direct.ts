@@ -78,6 +78,7 @@ export function loadForGet(store: StreamStore, req: MsgGetRequest): StoredMsg | 
 }
 
 const EMPTY = Buffer.alloc(0);
+const DIRECT_PREFIX_LEN = "$JS.API.DIRECT.GET.".length;
 
 function reply(stream: Stream, to: string, hdr: Buffer, data: Buffer = EMPTY): void {
   stream.send(to, data.length === 0 ? hdr : Buffer.concat([hdr, data]), hdr.length);
@@ -102,7 +103,9 @@ function messageHeaders(name: string, m: StoredMsg, extra: [string, string][]): 
 /** Handles a request on $JS.API.DIRECT.GET.<stream>[.<subject>] (the stream's queue subscription). */
 export function handleDirectGet(stream: Stream, subject: string, replyTo: string, msg: Buffer, hdrLen: number): void {
   const body = msg.length > hdrLen ? msg.toString("utf8", hdrLen) : "";
-  const prefixLen = "$JS.API.DIRECT.GET.".length + stream.name.length;
+  // the stream's own name, or its origin's for a mirror answering with mirror_direct
+  const nameEnd = subject.indexOf(".", DIRECT_PREFIX_LEN);
+  const prefixLen = nameEnd < 0 ? subject.length : nameEnd;
   const key = subject.length > prefixLen + 1 ? subject.slice(prefixLen + 1) : "";
   let req: MsgGetRequest;
   if (subject.length > prefixLen) {

@@ -7,6 +7,7 @@ import { jsError, type JsErrorName } from "./errors.js";
 import { hasWildcard, isSubsetMatch, isValidAssetName, isValidPublishSubject, isValidSubject, subjectsCollide } from "./subjects.js";
 import { ERR_BAD_SUBJECT, SubjectTransform, TransformError, validateMapping } from "./transform.js";
 import { parseRfc3339 } from "./time.js";
+import { sourceIndexName } from "./sourcing.js";
 
 export type ApiError = { code: number; err_code: number; description: string };
 export type RetentionPolicy = "limits" | "interest" | "workqueue";
@@ -637,19 +638,6 @@ function mappingError(src: string, dest: string): string | undefined {
     if (e instanceof TransformError) return e.message;
     throw e;
   }
-}
-
-/** The name a source is indexed by (nats-server's composeIName): name, filters and transforms. */
-export function sourceIndexName(src: StreamSource): string {
-  let iname = src.name;
-  if (src.external !== undefined) iname += ":" + src.external.api;
-  const trs = src.subject_transforms ?? [];
-  if (trs.length === 0) {
-    iname += " " + (src.filter_subject || ">") + " ";
-  } else {
-    iname += " " + trs.map((t) => t.src || ">").join("\x07") + " " + trs.map((t) => t.dest).join("\x07");
-  }
-  return iname;
 }
 
 /** configUpdateCheck: the new configuration, checked against the old one; an ApiError otherwise. */

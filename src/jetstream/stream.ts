@@ -18,6 +18,7 @@ import { subjectsCollide, isValidPublishSubject } from "./subjects.js";
 import { goDuration, parseGoDuration, rfc3339Nano } from "./time.js";
 import { SubjectTransform } from "./transform.js";
 import { handleDirectGet } from "./direct.js";
+import { findSourcePositions, SourceLink, sourceIndexName, type LinkHost } from "./sourcing.js";
 
 let nextStreamCid = -1_000_000;
 
@@ -61,12 +62,21 @@ interface DedupeEntry {
   ts: number;
 }
 
+/** What became of a published message: stored (or a duplicate), refused, or refused for the stream's limits (worth a retry). */
+export const enum PubResult {
+  Ok,
+  Rejected,
+  Limits,
+}
+
 /** The parts of the publish headers the stream acts on. */
 interface PublishHeaders {
   block: HeaderBlock;
   msgId: string;
   ttl: string | undefined;
   rollup: string | undefined;
+  /** a duplicate within the window: acknowledged, not stored */
+  duplicate: boolean;
 }
 
 export class Stream implements Client {
@@ -101,6 +111,10 @@ export class Stream implements Client {
   private acksScheduled = false;
   private readonly durableAcks: boolean;
   private markerQueue: string[] = [];
+  /** wake-ups of the streams that mirror or source this one */
+  private readonly taps = new Set<() => void>();
+  /** this stream's mirror (at most one) or sources */
+  private links: SourceLink[] = [];
 
   constructor(
     private readonly host: StreamHost,
@@ -164,16 +178,23 @@ export class Stream implements Client {
       sl.insert(sub);
       this.subs.push(sub);
     }
-    if (this.cfg.allow_direct) this.subscribeDirect();
+    this.subscribeDirect();
   }
 
+  /** Direct get on this stream's name (allow_direct) and, for a mirror with mirror_direct, on its origin's. */
   private subscribeDirect(): void {
-    if (this.directSubs.length > 0) return;
+    this.unsubscribe(this.directSubs);
+    this.directSubs = [];
+    const names: string[] = [];
+    if (this.cfg.allow_direct) names.push(this.cfg.name);
+    if (this.cfg.mirror_direct && this.cfg.mirror !== undefined) names.push(this.cfg.mirror.name);
     const sl = this.host.account.sublist;
-    for (const subj of [DIRECT_GET_PREFIX + this.cfg.name, `${DIRECT_GET_PREFIX}${this.cfg.name}.>`]) {
-      const sub = newSubscription(this, subj, `dg${this.directSubs.length}`, DIRECT_GROUP);
-      sl.insert(sub);
-      this.directSubs.push(sub);
+    for (const name of names) {
+      for (const subj of [DIRECT_GET_PREFIX + name, `${DIRECT_GET_PREFIX}${name}.>`]) {
+        const sub = newSubscription(this, subj, `dg${this.directSubs.length}`, DIRECT_GROUP);
+        sl.insert(sub);
+        this.directSubs.push(sub);
+      }
     }
   }
 
@@ -204,15 +225,105 @@ export class Stream implements Client {
       keep.push(sub);
     }
     this.subs = keep;
-    if (cfg.allow_direct && !old.allow_direct) this.subscribeDirect();
-    if (!cfg.allow_direct && old.allow_direct) {
-      this.unsubscribe(this.directSubs);
-      this.directSubs = [];
-    }
+    if (cfg.allow_direct !== old.allow_direct || cfg.mirror_direct !== old.mirror_direct || cfg.mirror?.name !== old.mirror?.name) this.subscribeDirect();
     this.applyConfig(old);
     if ((cfg.duplicate_window ?? 0) !== (old.duplicate_window ?? 0)) this.purgeMsgIds();
     this.store.updateConfig(Stream.storeConfig(cfg, { directory: this.store.config.directory, sync_interval: this.store.config.sync_interval }));
     this.saveMeta();
+    if (this.linkHost !== undefined) this.updateLinks(this.linkHost);
+  }
+
+  // ================================================================ mirror and sources
+
+  private linkHost: LinkHost | undefined;
+
+  /** Starts the mirror or the sources (resuming where the stored messages say they were). */
+  startLinks(host: LinkHost): void {
+    this.linkHost = host;
+    const cfg = this.cfg;
+    if (cfg.mirror !== undefined) {
+      const l = new SourceLink(this, cfg.mirror, true, host);
+      this.links = [l];
+      l.start(this.lseq > 0 ? this.lseq : undefined);
+      return;
+    }
+    const sources = cfg.sources ?? [];
+    if (sources.length === 0) return;
+    const links = sources.map((src) => new SourceLink(this, src, false, host));
+    const pos = findSourcePositions(this, new Set(links.map((l) => l.iname)));
+    this.links = links;
+    for (const l of links) l.start(pos.get(l.iname));
+  }
+
+  private updateLinks(host: LinkHost): void {
+    const cfg = this.cfg;
+    if (cfg.mirror === undefined && this.links.some((l) => l.mirror)) {
+      // promoted: the mirror stops, the stream keeps what it has
+      for (const l of this.links) l.stop();
+      this.links = [];
+    }
+    if (cfg.mirror !== undefined) return;
+    const want = new Map((cfg.sources ?? []).map((src) => [sourceIndexName(src), src]));
+    const keep: SourceLink[] = [];
+    for (const l of this.links) {
+      if (want.has(l.iname)) {
+        keep.push(l);
+        want.delete(l.iname);
+      } else l.stop();
+    }
+    for (const src of want.values()) {
+      const l = new SourceLink(this, src, false, host);
+      keep.push(l);
+      l.start(undefined);
+    }
+    this.links = keep;
+  }
+
+  /** The stream named `name` appeared or went away: links to it re-attach or wait. */
+  originChanged(name: string): void {
+    for (const l of this.links) if (l.originName === name) l.attach();
+  }
+
+  addTap(fn: () => void): void {
+    this.taps.add(fn);
+  }
+
+  removeTap(fn: () => void): void {
+    this.taps.delete(fn);
+  }
+
+  /** A mirror stores the origin's message under its sequence and time; gaps are skipped. False: retry later. */
+  storeMirrored(subject: string, m: StoredMsg): boolean {
+    if (this.closed) return false;
+    if (m.seq <= this.lseq) return true;
+    if (m.seq > this.lseq + 1) this.lseq = this.store.skipMsgs(m.seq - 1 - this.lseq);
+    try {
+      const r = this.store.storeMsg(subject, m.hdr, m.data, { seq: m.seq, ts: m.ts, ttl: m.ttl !== 0 ? m.ttl : undefined });
+      this.lseq = r.seq;
+    } catch (e) {
+      if (isStoreError(e, "MAX_MSGS") || isStoreError(e, "MAX_BYTES") || isStoreError(e, "MAX_MSGS_PER_SUBJECT") || isStoreError(e, "WRITE_FAILED")) return false;
+      if (!isStoreError(e)) throw e;
+      // cannot be kept (too large for this mirror): its sequence is skipped
+      this.host.logger.warn(`Mirror '${this.host.account.name} > ${this.cfg.name}' skipped message ${m.seq}: ${(e as Error).message}`);
+      this.lseq = this.store.skipMsgs(1);
+      return true;
+    }
+    this.stored(this.lseq, subject, true);
+    return true;
+  }
+
+  /** A source's message goes through the publish path (limits, de-duplication). False: retry later. */
+  storeSourced(subject: string, msg: Buffer, hdrLen: number): boolean {
+    if (this.closed) return false;
+    const r = this.processInbound(subject, undefined, msg, hdrLen, true);
+    if (r === PubResult.Rejected) this.host.logger.warn(`Stream '${this.host.account.name} > ${this.cfg.name}' could not store a sourced message on ${JSON.stringify(subject)}`);
+    return r !== PubResult.Limits;
+  }
+
+  private linksInfo(info: Record<string, unknown>): void {
+    if (this.links.length === 0) return;
+    if (this.links[0]!.mirror) info.mirror = this.links[0]!.info();
+    else info.sources = this.links.map((l) => l.info());
   }
 
   saveMeta(): void {
@@ -255,11 +366,11 @@ export class Stream implements Client {
 
   // ================================================================ publishing
 
-  /** A message published on one of the stream's subjects. */
-  processInbound(subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+  /** A message published on one of the stream's subjects (or copied from a source, `sourced`). */
+  processInbound(subject: string, reply: string | undefined, msg: Buffer, hdrLen: number, sourced = false): PubResult {
     const cfg = this.cfg;
     const canRespond = reply !== undefined && reply !== "" && !cfg.no_ack;
-    if (cfg.sealed) return this.fail(reply, canRespond, "JSStreamSealedErr");
+    if (cfg.sealed) return this.reject(reply, canRespond, "JSStreamSealedErr");
     if (this.itr !== undefined) {
       const t = this.itr.match(subject);
       if (t !== undefined) subject = t;
@@ -267,19 +378,20 @@ export class Stream implements Client {
 
     let ph: PublishHeaders | undefined;
     if (hdrLen > 0) {
-      ph = this.checkHeaders(subject, reply, canRespond, msg, hdrLen);
-      if (ph === undefined) return;
+      ph = this.checkHeaders(subject, reply, canRespond, msg, hdrLen, sourced);
+      if (ph === undefined) return PubResult.Rejected;
+      if (ph.duplicate) return PubResult.Ok;
     }
 
     const dataLen = msg.length - hdrLen;
     const maxSize = cfg.max_msg_size ?? -1;
-    if (maxSize >= 0 && hdrLen + dataLen > maxSize) return this.fail(reply, canRespond, "JSStreamMessageExceedsMaximumErr");
-    if (hdrLen > MAX_HDR) return this.fail(reply, canRespond, "JSStreamHeaderExceedsMaximumErr");
+    if (maxSize >= 0 && hdrLen + dataLen > maxSize) return this.reject(reply, canRespond, "JSStreamMessageExceedsMaximumErr");
+    if (hdrLen > MAX_HDR) return this.reject(reply, canRespond, "JSStreamHeaderExceedsMaximumErr");
 
     const limErr = this.host.checkLimits(this, subject, hdrLen, dataLen);
     if (limErr !== undefined) {
       if (canRespond) this.failWith(reply!, limErr);
-      return;
+      return PubResult.Limits;
     }
 
     const msgId = ph?.msgId ?? "";
@@ -291,7 +403,8 @@ export class Stream implements Client {
       if (msgId !== "") this.storeMsgId(msgId, this.lseq, Date.now());
       if (ph?.rollup !== undefined) this.rollup(subject, ph.rollup, 0);
       if (canRespond) this.queueAck(reply!, this.pubAckPrefix + this.lseq + "}");
-      return;
+      this.stored(this.lseq, subject, false);
+      return PubResult.Ok;
     }
 
     let hdr: Buffer | undefined;
@@ -300,7 +413,7 @@ export class Stream implements Client {
       hdr = msg.subarray(0, hdrLen);
       if (ph.ttl !== undefined) {
         let ttlS = parseTTL(ph.ttl);
-        if (ttlS === undefined) return this.fail(reply, canRespond, "JSMessageTTLInvalidErr");
+        if (ttlS === undefined) return this.reject(reply, canRespond, "JSMessageTTLInvalidErr");
         const sdm = cfg.subject_delete_marker_ttl ?? 0;
         if (ttlS > 0 && sdm > 0 && cfg.max_msgs_per_subject !== 1) {
           const min = Math.floor(sdm / 1e9);
@@ -322,11 +435,11 @@ export class Stream implements Client {
     } catch (e) {
       if (isStoreError(e, "WRITE_FAILED")) {
         this.host.logger.error(`JetStream failed to store a msg on stream '${this.host.account.name} > ${cfg.name}': ${(e as Error).message}`);
-        return;
+        return PubResult.Limits;
       }
       if (isStoreError(e)) {
         if (canRespond) this.failWith(reply!, jsError("JSStreamStoreFailedF", { err: storeErrText(e.code, e.message) }));
-        return;
+        return e.code === "MAX_MSGS" || e.code === "MAX_BYTES" || e.code === "MAX_MSGS_PER_SUBJECT" ? PubResult.Limits : PubResult.Rejected;
       }
       throw e;
     }
@@ -337,11 +450,23 @@ export class Stream implements Client {
     if (ph?.rollup !== undefined) this.rollup(subject, ph.rollup, 1);
     if (this.rtr !== undefined) this.republish(subject, seq, ts, hdr, msg, hdrLen);
     if (canRespond) this.queueAck(reply!, this.pubAckPrefix + seq + "}");
-    if (this.consumers.size > 0) for (const c of this.consumers.values()) c.onStored?.(seq, subject);
+    this.stored(seq, subject, true);
+    return PubResult.Ok;
+  }
+
+  /** Tells consumers (of a stored message) and the streams sourcing from this one. */
+  private stored(seq: number, subject: string, kept: boolean): void {
+    if (kept && this.consumers.size > 0) for (const c of this.consumers.values()) c.onStored?.(seq, subject);
+    if (this.taps.size > 0) for (const t of this.taps) t();
+  }
+
+  private reject(reply: string | undefined, canRespond: boolean, name: JsErrorName, args?: Record<string, string | number>): PubResult {
+    this.fail(reply, canRespond, name, args);
+    return PubResult.Rejected;
   }
 
   /** Publish-header checks in nats-server's order; undefined when the message was refused. */
-  private checkHeaders(subject: string, reply: string | undefined, canRespond: boolean, msg: Buffer, hdrLen: number): PublishHeaders | undefined {
+  private checkHeaders(subject: string, reply: string | undefined, canRespond: boolean, msg: Buffer, hdrLen: number, sourced: boolean): PublishHeaders | undefined {
     const cfg = this.cfg;
     const block = parseHeaders(msg, hdrLen);
     let msgId = "";
@@ -399,7 +524,7 @@ export class Stream implements Client {
       this.fail(reply, canRespond, "JSStreamNotMatchErr");
       return undefined;
     }
-    if (ttl !== undefined && ttl !== "" && !cfg.allow_msg_ttl) {
+    if (ttl !== undefined && ttl !== "" && !cfg.allow_msg_ttl && !sourced) {
       const t = parseTTL(ttl);
       if (t !== undefined && t !== 0) {
         this.fail(reply, canRespond, "JSMessageTTLDisabledErr");
@@ -431,7 +556,7 @@ export class Stream implements Client {
       const dde = this.checkMsgId(msgId);
       if (dde !== undefined) {
         if (canRespond) this.queueAck(reply!, `${this.pubAckPrefix}${dde.seq},"duplicate": true}`);
-        return undefined;
+        return { block, msgId, ttl: undefined, rollup: undefined, duplicate: true };
       }
     }
     if (expLastMsgId !== undefined && expLastMsgId !== "" && expLastMsgId !== this.lmsgId) {
@@ -440,17 +565,19 @@ export class Stream implements Client {
     }
     if (rollup !== undefined && rollup !== "") {
       if (!cfg.allow_rollup_hdrs || cfg.deny_purge) {
-        this.fail(reply, canRespond, "JSStreamRollupFailedF", { err: "rollup not permitted" });
-        return undefined;
-      }
-      if (rollup !== "sub" && rollup !== "all") {
+        if (!sourced) {
+          this.fail(reply, canRespond, "JSStreamRollupFailedF", { err: "rollup not permitted" });
+          return undefined;
+        }
+        rollup = undefined;
+      } else if (rollup !== "sub" && rollup !== "all") {
         this.fail(reply, canRespond, "JSStreamRollupFailedF", { err: `rollup value invalid: ${JSON.stringify(latin1ToUtf8(rollup))}` });
         return undefined;
       }
     } else {
       rollup = undefined;
     }
-    return { block, msgId, ttl: ttl === "" ? undefined : ttl, rollup };
+    return { block, msgId, ttl: ttl === "" ? undefined : ttl, rollup, duplicate: false };
   }
 
   private hasInterest(subject: string): boolean {
@@ -701,6 +828,7 @@ export class Stream implements Client {
       created: rfc3339Nano(this.created),
       state,
     };
+    this.linksInfo(info);
     return { info, paged };
   }
 
@@ -724,6 +852,8 @@ export class Stream implements Client {
   stop(): void {
     if (this.closed) return;
     this.closed = true;
+    for (const l of this.links) l.stop();
+    this.taps.clear();
     this.unsubscribe(this.subs);
     this.unsubscribe(this.directSubs);
     if (this.ddtimer !== undefined) clearTimeout(this.ddtimer);
@@ -738,6 +868,8 @@ export class Stream implements Client {
 
   /** The stream is deleted: consumers, subscriptions and stored data go. */
   delete(): void {
+    for (const l of this.links) l.stop();
+    this.taps.clear();
     for (const c of this.consumers.values()) c.delete();
     this.consumers.clear();
     this.closed = true;

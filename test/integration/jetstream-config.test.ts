@@ -2,7 +2,7 @@
 // twin (an invalid value refused with nats-server's err_code).
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { createInbox } from "@nats-io/transport-node";
+import { createInbox, headers as natsHeaders } from "@nats-io/transport-node";
 import { assertApiError, eventually, rejectsApi, sleep, withJs } from "./jetstream-helpers.js";
 
 describe("subjects and storage", () => {
@@ -246,16 +246,145 @@ describe("subject_transform", () => {
   });
 });
 
-describe("mirror and sources", () => {
-  test("are refused for now rather than ignored (10052)", async () => {
+describe("mirror", () => {
+  test("copies the origin with its sequences, times, subjects and headers, then follows it", async () => {
+    await withJs({}, async ({ jsm, js }) => {
+      await jsm.streams.add({ name: "O", subjects: ["o.>"] });
+      const h = natsHeaders();
+      h.set("X", "y");
+      await js.publish("o.a", "1", { headers: h });
+      await js.publish("o.b", "2");
+      await js.publish("o.a", "3");
+      await jsm.streams.deleteMessage("O", 2);
+      const si = await jsm.streams.add({ name: "M", mirror: { name: "O" } });
+      assert.equal(si.config.subjects, undefined);
+      await eventually(async () => (await jsm.streams.info("M")).state.last_seq === 3, 3000, "the mirror to catch up");
+      const o1 = await jsm.streams.getMessage("O", { seq: 1 });
+      const m1 = await jsm.streams.getMessage("M", { seq: 1 });
+      assert.deepEqual([m1?.subject, m1?.string(), m1?.header.get("X"), m1?.time.getTime()], [o1?.subject, o1?.string(), "y", o1?.time.getTime()]);
+      assert.equal(await jsm.streams.getMessage("M", { seq: 2 }), null);
+      await js.publish("o.c", "4");
+      await eventually(async () => (await jsm.streams.info("M")).state.last_seq === 4, 3000, "a live message");
+      const info = await jsm.streams.info("M");
+      assert.equal(info.mirror?.name, "O");
+      assert.equal(info.mirror?.lag, 0);
+      assert.ok((info.mirror?.active ?? -1) >= 0);
+      assert.equal(info.state.messages, 3);
+      // a mirror's configuration cannot change, but the mirror may be dropped (promotion)
+      await rejectsApi(jsm.streams.update("M", { mirror: { name: "O", opt_start_seq: 2 } } as never), 10055);
+      const promoted = await jsm.streams.update("M", { mirror: undefined, subjects: ["m"] } as never);
+      assert.equal(promoted.config.mirror, undefined);
+      assert.equal((await js.publish("m", "own")).seq, 5);
+    });
+  });
+
+  test("filter, transforms and a start sequence; an origin created later is mirrored when it appears", async () => {
+    await withJs({}, async ({ jsm, js, api }) => {
+      await jsm.streams.add({ name: "LATE", mirror: { name: "O2" } });
+      await jsm.streams.add({ name: "O", subjects: ["o.*"] });
+      for (const s of ["o.a", "o.b", "o.a", "o.b"]) await js.publish(s, s);
+      await jsm.streams.add({ name: "F", mirror: { name: "O", filter_subject: "o.a" } });
+      await jsm.streams.add({ name: "T", mirror: { name: "O", subject_transforms: [{ src: "o.b", dest: "t.b" }] } });
+      await jsm.streams.add({ name: "S", mirror: { name: "O", opt_start_seq: 3 } });
+      await eventually(async () => (await jsm.streams.info("F")).state.messages === 2, 3000, "filtered mirror");
+      assert.deepEqual((await jsm.streams.info("F")).state.first_seq, 1);
+      assert.equal((await jsm.streams.getMessage("F", { seq: 3 }))?.subject, "o.a");
+      await eventually(async () => (await jsm.streams.info("T")).state.messages === 2, 3000, "transformed mirror");
+      assert.equal((await jsm.streams.getMessage("T", { seq: 2 }))?.subject, "t.b");
+      await eventually(async () => (await jsm.streams.info("S")).state.messages === 2, 3000, "mirror from seq 3");
+      assert.equal((await jsm.streams.info("S")).state.first_seq, 3);
+      assert.equal((await jsm.streams.info("LATE")).mirror?.error?.err_code, 10059);
+      await api("$JS.API.STREAM.INFO.LATE"); // validated against the schema
+      await api("$JS.API.STREAM.INFO.F");
+      await jsm.streams.add({ name: "O2", subjects: ["o2"] });
+      await js.publish("o2", "x");
+      await eventually(async () => (await jsm.streams.info("LATE")).state.messages === 1, 3000, "late origin");
+    });
+  });
+
+  test("mirror_direct: the mirror answers direct gets for its origin too", async () => {
+    await withJs({}, async ({ jsm, js, nc }) => {
+      await jsm.streams.add({ name: "O", subjects: ["o"], allow_direct: true });
+      await js.publish("o", "x");
+      const si = await jsm.streams.add({ name: "M", mirror: { name: "O" } });
+      assert.equal(si.config.mirror_direct, true);
+      await eventually(async () => (await jsm.streams.info("M")).state.messages === 1);
+      await jsm.streams.delete("O");
+      const r = await nc.request("$JS.API.DIRECT.GET.O", JSON.stringify({ seq: 1 }), { timeout: 1000 });
+      assert.equal(r.string(), "x");
+      assert.equal(r.headers?.get("Nats-Stream"), "M");
+    });
+  });
+
+  test("invalid mirrors are refused as nats-server refuses them", async () => {
     await withJs({}, async ({ jsm }) => {
       await jsm.streams.add({ name: "O", subjects: ["o"] });
-      await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O" } }), 10052, 500, /not supported/);
-      await rejectsApi(jsm.streams.add({ name: "S", sources: [{ name: "O" }] }), 10052, 500, /not supported/);
-      // their validation errors come first, as in nats-server
       await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O" }, subjects: ["x"] }), 10034);
-      await rejectsApi(jsm.streams.add({ name: "M", sources: [{ name: "O" }, { name: "O" }] }), 10140);
+      await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O" }, sources: [{ name: "O" }] }), 10031);
+      await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O" }, first_seq: 5 }), 10143);
+      await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O", filter_subject: "o", subject_transforms: [{ src: "o", dest: "p" }] } }), 10150);
+      await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O", external: { api: "$JS.other.API" } } as never }), 10052, 500, /external/);
     });
+  });
+});
+
+describe("sources", () => {
+  test("several streams into one, with filters and transforms, marked with Nats-Stream-Source", async () => {
+    await withJs({}, async ({ jsm, js, api }) => {
+      await jsm.streams.add({ name: "EU", subjects: ["eu.>"] });
+      await jsm.streams.add({ name: "US", subjects: ["us.>"] });
+      await js.publish("eu.orders", "e1");
+      await js.publish("us.orders", "u1");
+      await js.publish("us.internal", "no");
+      const si = await jsm.streams.add({
+        name: "ALL", subjects: ["all.local"],
+        sources: [{ name: "EU" }, { name: "US", filter_subject: "us.orders" }, { name: "EU", subject_transforms: [{ src: "eu.*", dest: "copy.$1" }] }],
+      });
+      assert.equal(si.sources?.length, 3);
+      await eventually(async () => (await jsm.streams.info("ALL")).state.messages === 3, 3000, "sourced messages");
+      const msgs = [];
+      for (let seq = 1; seq <= 3; seq++) msgs.push(await jsm.streams.getMessage("ALL", { seq }));
+      const bySubject = Object.fromEntries(msgs.map((m) => [m!.subject, m!.header.get("Nats-Stream-Source")]));
+      assert.deepEqual(Object.keys(bySubject).sort(), ["copy.orders", "eu.orders", "us.orders"]);
+      assert.equal(bySubject["us.orders"], "US 1 us.orders > us.orders");
+      assert.equal(bySubject["copy.orders"], "EU 1 eu.* copy.$1 eu.orders");
+      const raw = await api("$JS.API.STREAM.INFO.ALL");
+      assert.deepEqual((raw.sources as { name: string; lag: number }[]).map((x) => [x.name, x.lag]), [["EU", 0], ["US", 0], ["EU", 0]]);
+      await js.publish("us.orders", "u2");
+      await js.publish("all.local", "mine");
+      await eventually(async () => (await jsm.streams.info("ALL")).state.messages === 5, 3000, "live sourced message");
+      // a source added by update
+      await jsm.streams.add({ name: "ASIA", subjects: ["asia"] });
+      await js.publish("asia", "a1");
+      const u = await jsm.streams.update("ALL", { sources: [{ name: "ASIA" }] });
+      assert.deepEqual(u.config.sources?.map((s) => s.name), ["ASIA"]);
+      await eventually(async () => (await jsm.streams.info("ALL")).state.messages === 6, 3000, "the new source");
+      await rejectsApi(jsm.streams.add({ name: "DUP", sources: [{ name: "EU" }, { name: "EU" }] }), 10140);
+    });
+  });
+
+  test("after a restart a source resumes where it was, without copying again", async () => {
+    const { rmSync } = await import("node:fs");
+    const { tmpStoreDir } = await import("./jetstream-helpers.js");
+    const dir = tmpStoreDir();
+    try {
+      await withJs({}, async ({ jsm, js }) => {
+        await jsm.streams.add({ name: "A", subjects: ["a"] });
+        for (let i = 0; i < 5; i++) await js.publish("a", String(i));
+        await jsm.streams.add({ name: "AGG", sources: [{ name: "A" }] });
+        await jsm.streams.add({ name: "MIR", mirror: { name: "A" } });
+        await eventually(async () => (await jsm.streams.info("AGG")).state.messages === 5 && (await jsm.streams.info("MIR")).state.messages === 5);
+      }, dir);
+      await withJs({}, async ({ jsm, js }) => {
+        await js.publish("a", "after");
+        await eventually(async () => (await jsm.streams.info("AGG")).state.messages === 6 && (await jsm.streams.info("MIR")).state.messages === 6);
+        await sleep(100);
+        assert.equal((await jsm.streams.info("AGG")).state.messages, 6);
+        assert.equal((await jsm.streams.getMessage("AGG", { seq: 6 }))?.string(), "after");
+      }, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
