@@ -7,7 +7,7 @@ import { decodeMsgGetRequest, loadForGet } from "./direct.js";
 import { nowNs, type PurgeOptions } from "./store/index.js";
 import type { Stream } from "./stream.js";
 import { checkStreamConfig, checkStreamUpdate, decodeStreamConfig, JsonError, type StreamConfig } from "./stream-config.js";
-import { subjectsCollide } from "./subjects.js";
+import { fromWire, subjectsCollide, toWire } from "./subjects.js";
 import { rfc3339Nano } from "./time.js";
 
 const T = "io.nats.jetstream.api.v1.";
@@ -248,7 +248,7 @@ function streamPurge(req: ApiRequest): void {
       if (seq < 0 || keep < 0) throw new JsonError("json: cannot unmarshal number into Go struct field of type uint64");
       if (seq > 0 && keep > 0) return req.fail("JSBadRequestErr", undefined, zero);
       opts = {};
-      if (filter !== "") opts.subject = filter;
+      if (filter !== "") opts.subject = toWire(filter);
       if (seq > 0) opts.seq = seq;
       if (keep > 0) opts.keep = keep;
     } catch (e) {
@@ -285,7 +285,7 @@ function msgGet(req: ApiRequest): void {
   if (s === undefined) return req.fail("JSStreamNotFoundErr");
   const m = loadForGet(s.store, r);
   if (m === undefined) return req.fail("JSNoMessageFoundErr");
-  const message: Record<string, unknown> = { subject: m.subject, seq: m.seq };
+  const message: Record<string, unknown> = { subject: fromWire(m.subject), seq: m.seq };
   if (!r.no_hdrs && m.hdr !== undefined && m.hdr.length > 0) message.hdrs = m.hdr.toString("base64");
   if (m.data.length > 0) message.data = m.data.toString("base64");
   message.time = rfc3339Nano(m.ts);

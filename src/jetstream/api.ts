@@ -14,6 +14,7 @@ import { jsError, type JsErrorName } from "./errors.js";
 import { getHeader, H, parseHeaders, type HeaderBlock } from "./headers.js";
 import type { JetStream } from "./jetstream.js";
 import type { ApiError } from "./stream-config.js";
+import { fromWire } from "./subjects.js";
 
 export const API_PREFIX = "$JS.API.";
 export const SYSTEM_RESPONSE_TYPE = "io.nats.jetstream.api.v1.system_response";
@@ -127,7 +128,7 @@ export class ApiClient implements Client {
       }
       return;
     }
-    const tokens = rest.split(".");
+    const tokens = fromWire(rest).split(".");
     const js = this.js;
     js.apiTotal++;
     if (this.jsa !== undefined) this.jsa.apiTotal++;

@@ -9,6 +9,7 @@ import { appendHeaders, encodeHeaders, H, statusHeaders } from "./headers.js";
 import { isStoreError, type StoredMsg, type StreamStore } from "./store/index.js";
 import type { Stream } from "./stream.js";
 import { parseRfc3339, rfc3339Nano } from "./time.js";
+import { toWire } from "./subjects.js";
 
 export interface MsgGetRequest {
   seq: number;
@@ -57,12 +58,12 @@ export function decodeMsgGetRequest(body: string): MsgGetRequest {
   const nh = o.no_hdrs;
   return {
     seq: num("seq", true),
-    last_by_subj: str("last_by_subj"),
-    next_by_subj: str("next_by_subj"),
+    last_by_subj: toWire(str("last_by_subj")),
+    next_by_subj: toWire(str("next_by_subj")),
     batch: num("batch", false),
     max_bytes: num("max_bytes", false),
     start_time: time("start_time"),
-    multi_last: (ml as string[] | undefined | null) ?? [],
+    multi_last: ((ml as string[] | undefined | null) ?? []).map(toWire),
     up_to_seq: num("up_to_seq", true),
     up_to_time: time("up_to_time"),
     no_hdrs: nh === true,
@@ -91,7 +92,7 @@ function status(stream: Stream, to: string, code: number, text: string, fields: 
 /** The headers of a direct-get response for a stored message. */
 function messageHeaders(name: string, m: StoredMsg, extra: [string, string][]): Buffer {
   const fields: [string, string][] = [
-    [H.Stream, name],
+    [H.Stream, toWire(name)],
     [H.Subject, m.subject],
     [H.Sequence, String(m.seq)],
     [H.TimeStamp, rfc3339Nano(m.ts)],

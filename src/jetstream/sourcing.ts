@@ -13,6 +13,7 @@ import type { StoredMsg } from "./store/index.js";
 import type { Stream } from "./stream.js";
 import type { StreamSource } from "./stream-config.js";
 import { SubjectTransform } from "./transform.js";
+import { toWire, fromWire } from "./subjects.js";
 
 /** Messages copied per slice before yielding to the event loop. */
 const SLICE = 4096;
@@ -65,10 +66,10 @@ export class SourceLink {
     this.iname = sourceIndexName(src);
     const trs = src.subject_transforms ?? [];
     if (trs.length > 0) {
-      this.filters = trs.map((t) => t.src || ">");
-      this.transforms = trs.map((t) => (t.dest ? SubjectTransform.create(t.src || ">", t.dest) : undefined));
+      this.filters = trs.map((t) => toWire(t.src || ">"));
+      this.transforms = trs.map((t) => (t.dest ? SubjectTransform.create(toWire(t.src || ">"), toWire(t.dest)) : undefined));
     } else {
-      this.filters = src.filter_subject ? [src.filter_subject] : undefined;
+      this.filters = src.filter_subject ? [toWire(src.filter_subject)] : undefined;
       this.transforms = [];
     }
   }
@@ -172,7 +173,7 @@ export class SourceLink {
       const fields = b.fields.filter(([k]) => k !== H.StreamSource && !k.startsWith("Nats-Expected-"));
       hdr = fields.length === b.fields.length ? hdr : fields.length > 0 || b.status ? encodeHeaders(fields, b.status, b.description) : undefined;
     }
-    const [name, filter, dest] = this.iname.split(" ");
+    const [name, filter, dest] = toWire(this.iname).split(" ");
     hdr = appendHeaders(hdr, [[H.StreamSource, `${name} ${m.seq} ${filter} ${dest} ${m.subject}`]]);
     const msg = Buffer.concat([hdr, m.data]);
     return this.target.storeSourced(this.transform(m.subject), msg, hdr.length);
@@ -206,7 +207,8 @@ export function findSourcePositions(target: Stream, inames: Set<string>): Map<st
     const v = getHeader(parseHeaders(m.hdr), H.StreamSource);
     if (v === undefined) continue;
     const p = parseSourceHeader(v);
-    if (p !== undefined && inames.has(p.iname) && !found.has(p.iname)) found.set(p.iname, p.seq);
+    const iname = p === undefined ? undefined : fromWire(p.iname);
+    if (p !== undefined && iname !== undefined && inames.has(iname) && !found.has(iname)) found.set(iname, p.seq);
   }
   return found;
 }

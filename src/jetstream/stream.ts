@@ -14,7 +14,7 @@ import { jsError, type JsErrorName } from "./errors.js";
 import { appendHeaders, encodeHeaders, getHeader, H, parseHeaders, removeHeader, type HeaderBlock, latin1ToUtf8 } from "./headers.js";
 import { isStoreError, nowNs, type PurgeOptions, type RemovedMsg, type StoreConfig, type StoredMsg, type StreamState, type StreamStore } from "./store/index.js";
 import { DEFAULT_DUPLICATE_WINDOW_NS, streamConfigJson, type ApiError, type StreamConfig } from "./stream-config.js";
-import { subjectsCollide, isValidPublishSubject } from "./subjects.js";
+import { subjectsCollide, isValidPublishSubject, toWire, fromWire } from "./subjects.js";
 import { goDuration, parseGoDuration, rfc3339Nano } from "./time.js";
 import { SubjectTransform } from "./transform.js";
 import { handleDirectGet } from "./direct.js";
@@ -162,9 +162,9 @@ export class Stream implements Client {
     const c = this.cfg;
     const st = c.subject_transform;
     if (old === undefined || JSON.stringify(old.subject_transform) !== JSON.stringify(st)) {
-      this.itr = st ? SubjectTransform.create(st.src, st.dest) : undefined;
+      this.itr = st ? SubjectTransform.create(toWire(st.src), toWire(st.dest)) : undefined;
     }
-    this.rtr = c.republish ? SubjectTransform.create(c.republish.src || ">", c.republish.dest || ">") : undefined;
+    this.rtr = c.republish ? SubjectTransform.create(toWire(c.republish.src || ">"), toWire(c.republish.dest || ">")) : undefined;
     const d = this.host.domain;
     this.pubAckPrefix = d ? `{"stream":${JSON.stringify(c.name)},"domain":${JSON.stringify(d)},"seq":` : `{"stream":${JSON.stringify(c.name)},"seq":`;
   }
@@ -174,7 +174,7 @@ export class Stream implements Client {
   private subscribe(): void {
     const sl = this.host.account.sublist;
     for (const s of this.cfg.subjects ?? []) {
-      const sub = newSubscription(this, s, `js${this.subs.length}`);
+      const sub = newSubscription(this, toWire(s), `js${this.subs.length}`);
       sl.insert(sub);
       this.subs.push(sub);
     }
@@ -190,7 +190,7 @@ export class Stream implements Client {
     if (this.cfg.mirror_direct && this.cfg.mirror !== undefined) names.push(this.cfg.mirror.name);
     const sl = this.host.account.sublist;
     for (const name of names) {
-      for (const subj of [DIRECT_GET_PREFIX + name, `${DIRECT_GET_PREFIX}${name}.>`]) {
+      for (const subj of [DIRECT_GET_PREFIX + toWire(name), `${DIRECT_GET_PREFIX}${toWire(name)}.>`]) {
         const sub = newSubscription(this, subj, `dg${this.directSubs.length}`, DIRECT_GROUP);
         sl.insert(sub);
         this.directSubs.push(sub);
@@ -211,14 +211,14 @@ export class Stream implements Client {
     const old = this.cfg;
     this.cfg = cfg;
     // subjects: add the new ones, drop the old
-    const want = new Set(cfg.subjects ?? []);
+    const want = new Set((cfg.subjects ?? []).map(toWire));
     const keep: Subscription[] = [];
     const drop: Subscription[] = [];
     for (const s of this.subs) (want.has(s.subject) ? keep : drop).push(s);
     this.unsubscribe(drop);
     const have = new Set(keep.map((s) => s.subject));
     const sl = this.host.account.sublist;
-    for (const s of cfg.subjects ?? []) {
+    for (const s of (cfg.subjects ?? []).map(toWire)) {
       if (have.has(s)) continue;
       const sub = newSubscription(this, s, `js${keep.length}`);
       sl.insert(sub);
@@ -603,7 +603,7 @@ export class Stream implements Client {
     const headersOnly = this.cfg.republish?.headers_only === true;
     const dataLen = msg.length - hdrLen;
     const fields: [string, string][] = [
-      [H.Stream, this.cfg.name],
+      [H.Stream, toWire(this.cfg.name)],
       [H.Subject, subject],
       [H.Sequence, String(seq)],
       [H.TimeStamp, rfc3339Nano(ts)],
@@ -804,7 +804,9 @@ export class Stream implements Client {
     const state = this.stateJson(opts.details);
     let paged: { total: number; offset: number; limit: number } | undefined;
     if (opts.subjectsFilter) {
-      const totals = this.store.subjectsTotals(opts.subjectsFilter);
+      const wireTotals = this.store.subjectsTotals(toWire(opts.subjectsFilter));
+      const totals = new Map<string, number>();
+      for (const [k, v] of wireTotals) totals.set(fromWire(k), v);
       const n = totals.size;
       if (n > 0) {
         let offset = Math.max(0, opts.offset ?? 0);

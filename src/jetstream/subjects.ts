@@ -5,6 +5,20 @@ import { hasWildcard, isValidSubject } from "../core/subject.js";
 
 export { isValidSubject, hasWildcard };
 
+/**
+ * Subjects travel through the core as latin1 strings (one char per byte of their UTF-8 form);
+ * the API's JSON carries them as text. These convert between the two (identity for ASCII).
+ */
+export function toWire(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(s) ? s : Buffer.from(s, "utf8").toString("latin1");
+}
+
+export function fromWire(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(s) ? s : Buffer.from(s, "latin1").toString("utf8");
+}
+
 /** A valid subject without wildcard tokens. */
 export function isValidPublishSubject(subject: string): boolean {
   return isValidSubject(subject) && !hasWildcard(subject);

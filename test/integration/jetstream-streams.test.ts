@@ -485,6 +485,26 @@ describe("limits", () => {
   });
 });
 
+describe("UTF-8 names and subjects", () => {
+  test("a stream named and bound in UTF-8 stores, lists and serves its subjects unchanged", async () => {
+    await withJs(JS_OPTS, async ({ jsm, js, nc }) => {
+      await jsm.streams.add({ name: "ÜBER", subjects: ["grüße.>"], allow_direct: true });
+      const pa = await js.publish("grüße.straße", "hallo");
+      assert.deepEqual([pa.stream, pa.seq], ["ÜBER", 1]);
+      const m = await jsm.streams.getMessage("ÜBER", { last_by_subj: "grüße.straße" });
+      assert.deepEqual([m?.subject, m?.string()], ["grüße.straße", "hallo"]);
+      const si = await jsm.streams.info("ÜBER", { subjects_filter: "grüße.*" });
+      assert.deepEqual(si.state.subjects, { "grüße.straße": 1 });
+      const d = await jsm.direct.getMessage("ÜBER", { last_by_subj: "grüße.straße" });
+      assert.equal(d?.subject, "grüße.straße");
+      assert.equal(d?.string(), "hallo");
+      const raw = await nc.request("$JS.API.DIRECT.GET.ÜBER", JSON.stringify({ seq: 1 }), { timeout: 1000 });
+      assert.equal(raw.headers?.get("Nats-Stream"), "ÜBER");
+      assert.equal((await jsm.streams.purge("ÜBER", { filter: "grüße.straße" })).purged, 1);
+    });
+  });
+});
+
 describe("the client's view", () => {
   test("streams.get() and Stream helpers work against Junction", async () => {
     await withJs(JS_OPTS, async ({ jsm, js }) => {
