@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { ResolvedAccountJetStream } from "../config/options.js";
 import type { Account } from "../core/account.js";
 import type { Logger } from "../logger.js";
+import { streamActionAdvisory } from "./advisories.js";
 import { jsError } from "./errors.js";
 import type { JetStream } from "./jetstream.js";
 import { createStore, memMsgSize, fileMsgSize, nowNs, readStreamMeta, storeDirName, type StreamStore } from "./store/index.js";
@@ -151,6 +152,7 @@ export class JsAccount implements StreamHost {
       this.logger.warn(`Stream create failed for '${this.name} > ${cfg.name}': ${(e as Error).message}`);
       return { error: jsError("JSStreamCreateErrF", { err: "error creating store for stream" }) };
     }
+    streamActionAdvisory(this.account, cfg.name, "create", this.domain);
     return { stream, created: true };
   }
 
@@ -188,6 +190,7 @@ export class JsAccount implements StreamHost {
     this.streams.delete(stream.name);
     stream.delete();
     for (const s of this.streams.values()) s.originChanged(stream.name);
+    streamActionAdvisory(this.account, stream.name, "delete", this.domain);
     this.js.streamDeleted(stream, this);
   }
 

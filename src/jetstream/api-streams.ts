@@ -2,6 +2,7 @@
 // STREAM.NAMES, STREAM.LIST, STREAM.MSG.GET|DELETE. The checks, their order and the errors are
 // nats-server's (jetstream_api.go), for a single server.
 
+import { streamActionAdvisory } from "./advisories.js";
 import type { ApiRequest, ApiRouter } from "./api.js";
 import { decodeMsgGetRequest, loadForGet } from "./direct.js";
 import { nowNs, type PurgeOptions } from "./store/index.js";
@@ -149,6 +150,7 @@ function streamUpdate(req: ApiRequest): void {
   if (limErr !== undefined) return req.failWith(limErr);
   if (jsa.overlapsOthers(cfg)) return req.fail("JSStreamSubjectOverlapErr");
   s.update(cfg);
+  streamActionAdvisory(jsa.account, s.name, "modify", req.js.domain);
   const { info } = streamInfoFields(req, s, true);
   req.respond(info);
 }

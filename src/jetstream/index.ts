@@ -11,6 +11,7 @@ export type { ApiHandler, ApiRequest } from "./api.js";
 export { TYPES as API_TYPES } from "./api-streams.js";
 export type { StreamConfig } from "./stream-config.js";
 export { jsError, JS_ERRORS } from "./errors.js";
+export { publishAdvisory, ADVISORY_PREFIX } from "./advisories.js";
 
 /**
  * Creates the engine for a server whose options enable JetStream, recovers its streams and starts

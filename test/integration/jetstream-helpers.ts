@@ -14,7 +14,7 @@ import type { Options } from "../../src/config/options.js";
 import type { Server } from "../../src/server/server.js";
 
 // shared/ sits beside the repository (locally and in CI)
-const SCHEMAS = fileURLToPath(new URL("../../../shared/reference/schemas/jetstream/api/v1/", import.meta.url));
+const SCHEMA_DIRS = ["api", "advisory"].map((d) => fileURLToPath(new URL(`../../../shared/reference/schemas/jetstream/${d}/v1/`, import.meta.url)));
 
 export interface JsCtx {
   server: Server;
@@ -81,11 +81,13 @@ export function schemaFor(type: string): ValidateFunction {
   if (ajv === undefined) {
     ajv = new Ajv({ strict: false, allErrors: true });
     ajv.addFormat("date-time", /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/);
-    for (const f of readdirSync(SCHEMAS)) {
-      if (!f.endsWith(".json")) continue;
-      const s = JSON.parse(readFileSync(join(SCHEMAS, f), "utf8")) as { title?: string; $id?: string };
-      delete s.$id; // two files share one
-      if (s.title) validators.set(s.title, ajv.compile(s));
+    for (const dir of SCHEMA_DIRS) {
+      for (const f of readdirSync(dir)) {
+        if (!f.endsWith(".json")) continue;
+        const s = JSON.parse(readFileSync(join(dir, f), "utf8")) as { title?: string; $id?: string };
+        delete s.$id; // two files share one
+        if (s.title) validators.set(s.title, ajv.compile(s));
+      }
     }
   }
   const v = validators.get(type);

@@ -485,6 +485,28 @@ describe("limits", () => {
   });
 });
 
+describe("advisories", () => {
+  test("stream created, updated and deleted, with the advisory schema's shape", async () => {
+    await withJs(JS_OPTS, async ({ jsm, nc }) => {
+      const sub = nc.subscribe("$JS.EVENT.ADVISORY.STREAM.>", { max: 3 });
+      await jsm.streams.add({ name: "S", subjects: ["s"] });
+      await jsm.streams.update("S", { description: "x" });
+      await jsm.streams.delete("S");
+      const got: [string, string][] = [];
+      for await (const m of sub) {
+        const a = JSON.parse(m.string());
+        validate(a);
+        got.push([m.subject, a.action]);
+      }
+      assert.deepEqual(got, [
+        ["$JS.EVENT.ADVISORY.STREAM.CREATED.S", "create"],
+        ["$JS.EVENT.ADVISORY.STREAM.UPDATED.S", "modify"],
+        ["$JS.EVENT.ADVISORY.STREAM.DELETED.S", "delete"],
+      ]);
+    });
+  });
+});
+
 describe("UTF-8 names and subjects", () => {
   test("a stream named and bound in UTF-8 stores, lists and serves its subjects unchanged", async () => {
     await withJs(JS_OPTS, async ({ jsm, js, nc }) => {
