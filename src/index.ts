@@ -6,6 +6,7 @@ import { startMonitor } from "./monitor/index.js";
 import { Server } from "./server/server.js";
 import { commandName } from "./server/files.js";
 import { startWebSocket } from "./transport/websocket.js";
+import { mqttWebSocketHook, startMqtt } from "./mqtt/index.js";
 import { enableJetStream } from "./jetstream/index.js";
 
 export interface StartOptions {
@@ -38,7 +39,8 @@ export async function startResolved(resolved: ResolvedOptions, start: StartOptio
   }
   try {
     if (resolved.http_port !== 0) await startMonitor(server);
-    if (resolved.websocket) await startWebSocket(server);
+    const mqtt = resolved.mqtt ? await startMqtt(server) : undefined;
+    if (resolved.websocket) await startWebSocket(server, mqtt ? { mqtt: mqttWebSocketHook(mqtt) } : {});
   } catch (e) {
     await server.close();
     throw e;
@@ -55,6 +57,6 @@ function defaultLogger(o: ResolvedOptions): Logger {
 export { Server } from "./server/server.js";
 export { Logger } from "./logger.js";
 export type { LoggerOptions, LogLevel } from "./logger.js";
-export type { Options, ResolvedOptions, Duration, Size, WebSocketOptions, AuthorizationOptions } from "./config/options.js";
+export type { Options, ResolvedOptions, Duration, Size, WebSocketOptions, AuthorizationOptions, MqttOptions } from "./config/options.js";
 export { ConfigError, loadConfig, resolveOptions } from "./config/index.js";
 export { JUNCTION_VERSION, SERVER_VERSION } from "./version.js";

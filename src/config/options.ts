@@ -2,6 +2,9 @@
 // nats-server names them) so that an embedded server and a config file say the same thing.
 // `ResolvedOptions` is what the server runs on: defaults filled, units normalised
 // (durations in milliseconds, sizes in bytes).
+import type { MqttOptions, ResolvedMqttOptions } from "./mqtt-options.js";
+
+export type { MqttOptions, ResolvedMqttOptions } from "./mqtt-options.js";
 
 /** A duration as the config file writes it: a number of seconds, or a string like "2s", "1m30s", "250ms". */
 export type Duration = number | string;
@@ -187,6 +190,7 @@ export interface Options {
   lame_duck_grace_period?: Duration;
 
   websocket?: WebSocketOptions;
+  mqtt?: MqttOptions;
 
   tls?: TlsOptions;
   /** with `tls`: clients may also connect without TLS (INFO says tls_available) */
@@ -293,6 +297,7 @@ export interface ResolvedOptions {
   lame_duck_grace_period_ms: number;
 
   websocket?: ResolvedWebSocketOptions;
+  mqtt?: ResolvedMqttOptions;
 
   tls?: ResolvedTlsOptions;
   /** with `tls`: plaintext clients are accepted too (set only when true) */

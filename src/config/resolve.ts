@@ -20,6 +20,7 @@ import {
   DEFAULT_SYSTEM_ACCOUNT, finishAuth, resolveAccounts, resolvePermissions, resolveUsers, GLOBAL_ACCOUNT,
 } from "./resolve-auth.js";
 import { resolveTls } from "./resolve-tls.js";
+import { resolveMqtt } from "./resolve-mqtt.js";
 
 export interface ResolveHooks {
   /** Called with each warning (nats-server warns about the same things). */
@@ -455,6 +456,7 @@ const TOP_KEYS: Record<string, Handler> = {
 
   websocket: websocket,
   ws: websocket,
+  mqtt: resolveMqtt,
 
   tls: (r, b, v, loc) => { const t = resolveTls(r, v, loc); if (t) b.tls = t; },
   allow_non_tls: bool("allow_non_tls"),
@@ -483,7 +485,7 @@ function websocket(r: Resolver, b: Builder, v: unknown, loc: Loc): void {
 
 /** nats-server keys that Junction does not support yet. */
 const NOT_YET_TOP = new Set([
-  "storedir", "mqtt", "cluster", "gateway", "leaf", "leafnodes",
+  "storedir", "cluster", "gateway", "leaf", "leafnodes",
   "https", "https_port", "ocsp", "ocsp_cache",
   "no_system_account", "no_system",
   "no_sys_acc", "operator", "operators", "roots", "root", "root_operators", "root_operator",
@@ -616,6 +618,7 @@ export function resolveOptions(
   if (b.pid_file !== undefined) out.pid_file = b.pid_file;
   if (b.ports_file_dir !== undefined) out.ports_file_dir = b.ports_file_dir;
   if (websocket) out.websocket = websocket;
+  if (b.mqtt) out.mqtt = b.mqtt;
   if (b.tls) out.tls = b.tls;
   if (b.tls && b.allow_non_tls) out.allow_non_tls = true;
   if (configFile !== undefined) out.config_file = configFile;

@@ -88,6 +88,16 @@ export class Server implements ClientHost {
     return this.listeners.get("monitoring")?.port;
   }
 
+  /** The MQTT port, or undefined when no mqtt listener is configured. */
+  get mqttPort(): number | undefined {
+    return this.listeners.get("mqtt")?.port;
+  }
+
+  /** A new client id (NATS connections, MQTT connections and sessions share the sequence). */
+  newCid(): number {
+    return ++this.nextCid;
+  }
+
   /** The WebSocket port, or undefined when no websocket listener is configured. */
   get websocketPort(): number | undefined {
     return this.listeners.get("websocket")?.port;

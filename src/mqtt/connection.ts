@@ -1,0 +1,703 @@
+// One MQTT network connection: frames and decodes what the client sends, runs CONNECT (auth,
+// session takeover/resume), PUBLISH and the QoS flows, SUBSCRIBE/UNSUBSCRIBE, keep alive and
+// DISCONNECT, and writes packets through a coalesced outbound queue flushed once per turn.
+import { Outbound, type Flushable } from "../core/outbound.js";
+import type { AuthOutcome } from "../auth/authenticator.js";
+import { TlsHandshakeError, type Transport } from "../transport/transport.js";
+import type { AccountState, MqttBroker } from "./broker.js";
+import {
+  checkUtf8, decodeAck, decodeAuth, decodeConnect, decodeDisconnect, decodePublish, decodeSubscribe,
+  decodeUnsubscribe, encodeAck, encodeConnack, encodeDisconnect, encodeProps, encodeSuback, encodeUnsuback,
+  Framer, MqttProtocolError, PINGRESP_FRAME, publishSize, writePublishHeader, type FrameHandler,
+} from "./codec.js";
+import {
+  AUTH, CONNECT, DISCONNECT, PACKET_NAMES, PINGREQ, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBSCRIBE,
+  UNSUBSCRIBE, type ConnectPacket, type Properties, type Will,
+} from "./packets.js";
+import type { Session } from "./session.js";
+import { checkFilter, checkTopicName, TopicError, topicToSubject } from "./topic.js";
+
+/** Topic aliases a client may use towards us (5.0 Topic Alias Maximum in CONNACK). */
+const TOPIC_ALIAS_MAX = 100;
+/** QoS 2 publishes a client may have unreleased (5.0 Receive Maximum in CONNACK). */
+const RECEIVE_MAX = 65535;
+/** Outbound bytes waiting in the transport above which a receiver is congested. */
+const STALL_AT = 4 * 1024 * 1024;
+const STALL_MAX_MS = 1000;
+
+const EMPTY = Buffer.alloc(0);
+let scratch = Buffer.allocUnsafe(4096);
+
+/** The MQTT connection whose input is being handled (for backpressure). */
+let producer: MqttConnection | null = null;
+
+export class MqttConnection implements FrameHandler, Flushable {
+  dirty = false;
+  private readonly out = new Outbound();
+  private readonly framer: Framer;
+  /** protocol level: 0 before CONNECT, 3, 4 or 5 */
+  version = 0;
+  connected = false;
+  closed = false;
+  session: Session | null = null;
+  state: AccountState | null = null;
+  clientId = "";
+  private will: Will | undefined;
+  private keepAliveMs = 0;
+  private lastIn = Date.now();
+  private kaTimer: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private willOnClose = true;
+  // 5.0
+  private aliasesIn: Map<number, Buffer> | null = null;
+  private aliasesOut: Map<string, number> | null = null;
+  private clientAliasMax = 0;
+  private clientMaxPacket = 0;
+  // the last topic published on, and what it maps to
+  private lastTopicBytes: Buffer | null = null;
+  private lastTopic = "";
+  private lastSubject = "";
+  private lastAllowed = true;
+  /** acknowledgements waiting for stored state to reach the OS, in order */
+  private acks: { buf: Buffer; ready: boolean }[] | null = null;
+  // backpressure
+  private congested = false;
+  private stalledProducers: MqttConnection[] | null = null;
+  private stalled = false;
+  private stallTimer: NodeJS.Timeout | undefined;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  inMsgs = 0;
+  outMsgs = 0;
+
+  constructor(readonly cid: number, readonly transport: Transport, private readonly broker: MqttBroker) {
+    this.framer = new Framer(this);
+    // nats-server: a packet may not be larger than max_payload
+    this.framer.maxPacket = broker.server.options.max_payload;
+  }
+
+  toString(): string {
+    const id = this.clientId ? ` - "${this.clientId}"` : "";
+    return `${this.transport.remoteAddress}:${this.transport.remotePort} - mid:${this.cid}${id}`;
+  }
+
+  private get v5(): boolean {
+    return this.version === 5;
+  }
+
+  begin(): void {
+    const t = this.transport;
+    t.onData((chunk) => this.received(chunk));
+    t.onClose((err) => this.finish(err ? (err instanceof TlsHandshakeError ? "TLS handshake failure" : `read error: ${err.message}`) : "client closed", true));
+    t.onDrain(() => this.drained());
+    this.connectTimer = setTimeout(() => {
+      if (!this.connected && !this.closed) {
+        this.broker.logger.debug(`${this} - no CONNECT in time`);
+        this.finish("authentication timeout", true);
+      }
+    }, this.broker.authTimeoutMs);
+    this.broker.logger.debug(`${this} - Client connection created`);
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastIn = Date.now();
+    producer = this;
+    try {
+      this.framer.push(chunk);
+    } finally {
+      producer = null;
+    }
+  }
+
+  // ---- FrameHandler
+
+  frameError(err: MqttProtocolError): void {
+    this.protocolError(err.message, err.reason);
+  }
+
+  packet(first: number, body: Buffer): void {
+    const type = first >> 4;
+    const flags = first & 15;
+    try {
+      if (!this.connected) {
+        if (type !== CONNECT || this.version !== 0) {
+          this.protocolError(this.version !== 0 ? "packet before CONNACK" : `expected CONNECT, got ${PACKET_NAMES[type]}`, 0x82);
+          return;
+        }
+        if (flags !== 0) throw new MqttProtocolError("CONNECT with reserved flags set");
+        this.onConnect(body);
+        return;
+      }
+      if (type === PUBLISH) {
+        this.onPublish(flags, body);
+        return;
+      }
+      const want = type === PUBREL || type === SUBSCRIBE || type === UNSUBSCRIBE ? 2 : 0;
+      if (flags !== want) throw new MqttProtocolError(`${PACKET_NAMES[type]} with reserved flags set`);
+      const s = this.session!;
+      switch (type) {
+        case PUBACK:
+          s.onPuback(decodeAck(body, this.v5).pid);
+          return;
+        case PUBREC: {
+          const a = decodeAck(body, this.v5);
+          if (s.onPubrec(a.pid, a.reason)) this.sendAck(PUBREL, a.pid);
+          else if (a.reason < 0x80 && !s.inflight.has(a.pid)) this.sendAck(PUBREL, a.pid, 0x92);
+          return;
+        }
+        case PUBREL: {
+          const a = decodeAck(body, this.v5);
+          const known = s.inboundQos2.delete(a.pid);
+          this.ack(PUBCOMP, a.pid, known ? 0 : 0x92, false);
+          return;
+        }
+        case PUBCOMP:
+          s.onPubcomp(decodeAck(body, this.v5).pid);
+          return;
+        case SUBSCRIBE:
+          this.onSubscribe(body);
+          return;
+        case UNSUBSCRIBE:
+          this.onUnsubscribe(body);
+          return;
+        case PINGREQ:
+          if (body.length !== 0) throw new MqttProtocolError("PINGREQ with a payload");
+          this.write(PINGRESP_FRAME);
+          return;
+        case DISCONNECT:
+          this.onDisconnect(body);
+          return;
+        case AUTH:
+          if (!this.v5) throw new MqttProtocolError("AUTH is a 5.0 packet");
+          decodeAuth(body);
+          this.protocolError("enhanced authentication is not supported", 0x8c);
+          return;
+        default:
+          throw new MqttProtocolError(`unexpected ${PACKET_NAMES[type]} packet`, 0x82);
+      }
+    } catch (e) {
+      if (e instanceof MqttProtocolError) this.protocolError(e.message, e.reason);
+      else if (e instanceof TopicError) this.protocolError(e.message, 0x90);
+      else {
+        this.broker.logger.error(`${this} - internal error: ${(e as Error).stack ?? e}`);
+        this.protocolError("internal error", 0x83);
+      }
+    }
+  }
+
+  // ---- CONNECT
+
+  private onConnect(body: Buffer): void {
+    let c: ConnectPacket;
+    try {
+      c = decodeConnect(body);
+    } catch (e) {
+      // a 5.0 client hears why (when its header got that far)
+      if (body.length > 6 && body[6] === 5) this.version = 5;
+      throw e;
+    }
+    const log = this.broker.logger;
+    const supported = (c.protocolName === "MQTT" && (c.version === 4 || c.version === 5)) || (c.protocolName === "MQIsdp" && c.version === 3);
+    if (!supported) {
+      log.error(`${this} - unacceptable protocol version of ${c.version}`);
+      // the 3.1.1 form: every client version understands it
+      this.writeNow(Buffer.from([0x20, 2, 0, c.version === 5 ? 0x84 : 0x01]));
+      this.finish("unacceptable protocol version", false);
+      return;
+    }
+    this.version = c.version;
+    const v5 = this.v5;
+    const o = this.broker.options;
+    if (log.traceEnabled) log.trace(`${this} - <<- [CONNECT ${connectTrace(c)}]`);
+    const refuse = (v3code: number, v5code: number, why: string): void => {
+      log.error(`${this} - ${why}`);
+      this.writeNow(encodeConnack(false, v5 ? v5code : v3code, v5, v5 ? { reasonString: why } : undefined));
+      this.finish(why, false);
+    };
+    const p = c.props;
+    if (p?.authMethod !== undefined) return refuse(0x05, 0x8c, `authentication method ${JSON.stringify(p.authMethod)} not supported`);
+    if (p?.receiveMaximum === 0) throw new MqttProtocolError("receive maximum of 0", 0x82);
+    if (p?.maximumPacketSize === 0) throw new MqttProtocolError("maximum packet size of 0", 0x82);
+    let assigned: string | undefined;
+    if (c.clientId === "") {
+      if (!v5 && !c.clean) return refuse(0x02, 0x85, "client identifier must not be empty with a persistent session");
+      c.clientId = `auto-${this.broker.server.serverId.slice(0, 8)}-${Date.now().toString(36)}-${this.cid.toString(36)}`;
+      if (v5) assigned = c.clientId;
+    }
+    if (c.version === 3 && c.clientId.length > 23 && assigned === undefined) return refuse(0x02, 0x85, "client identifier longer than 23 characters (MQTT 3.1)");
+    this.clientId = c.clientId;
+    const will = c.will;
+    if (will !== undefined) {
+      const bad = checkTopicName(will.topic);
+      if (bad !== undefined) return refuse(0x05, 0x90, `will topic: ${bad}`);
+      try {
+        topicToSubject(will.topic, false);
+      } catch (e) {
+        return refuse(0x05, 0x90, `will topic: ${(e as Error).message}`);
+      }
+      if (will.qos === 2 && o.reject_qos2_publish) return refuse(0x05, 0x9b, "server does not accept QoS2 for Will messages");
+    }
+    const r = this.broker.authenticate(this, c.username, c.password);
+    if (r instanceof Promise) {
+      this.framer.hold();
+      this.transport.pause();
+      r.then((res) => {
+        if (this.closed) return;
+        this.transport.resume();
+        this.authenticated(c, res, assigned);
+        this.framer.release();
+      }, (e) => refuse(0x05, 0x87, `authentication failed: ${(e as Error).message}`));
+      return;
+    }
+    this.authenticated(c, r, assigned);
+  }
+
+  private authenticated(c: ConnectPacket, r: AuthOutcome, assigned: string | undefined): void {
+    const v5 = this.v5;
+    const log = this.broker.logger;
+    if (!r.ok) {
+      // credentials that do not match are "bad user name or password"; none, or a user not
+      // allowed over MQTT, is "not authorized"
+      const bad = !/no credentials|connection type/.test(r.reason);
+      log.error(`${this} - authentication error: ${r.reason}`);
+      this.writeNow(encodeConnack(false, v5 ? (bad ? 0x86 : 0x87) : (bad ? 0x04 : 0x05), v5));
+      this.finish("authentication failure", false);
+      return;
+    }
+    const account = this.broker.accountNamed(r.account);
+    if (account === undefined) {
+      this.writeNow(encodeConnack(false, v5 ? 0x88 : 0x03, v5));
+      this.finish(`account ${r.account} not found`, false);
+      return;
+    }
+    clearTimeout(this.connectTimer);
+    const broker = this.broker;
+    const st = broker.state(account);
+    this.state = st;
+    const p = c.props;
+    // session takeover: the connection that holds this client identifier goes
+    let existing = st.sessions.get(c.clientId);
+    if (existing?.conn) {
+      log.debug(`${existing.conn} - replaced by a new connection with the same client identifier`);
+      existing.conn.takenOver();
+      existing = st.sessions.get(c.clientId);
+    }
+    if (existing !== undefined) broker.cancelWill(existing);
+    if (c.clean && existing !== undefined) {
+      broker.dropSession(existing);
+      existing = undefined;
+    }
+    const s = existing ?? broker.newSession(st, c.clientId);
+    clearTimeout(s.expiryTimer);
+    const wasPersistent = s.persistent;
+    s.version = v5 ? 5 : 4;
+    s.user = r.user;
+    s.permissions = r.permissions;
+    const sessionExpiry = p?.sessionExpiry ?? 0;
+    s.persistent = v5 ? sessionExpiry > 0 : !c.clean;
+    s.expiry = v5 ? (sessionExpiry === 0xffffffff ? -1 : sessionExpiry) : s.persistent ? -1 : 0;
+    const maxAck = broker.options.max_ack_pending || 1024;
+    s.window = Math.min(maxAck, p?.receiveMaximum ?? 65535);
+    s.conn = this;
+    s.disconnectedAt = 0;
+    this.session = s;
+    if (s.persistent) s.save();
+    else if (wasPersistent) s.forget();
+    this.will = c.will;
+    this.connected = true;
+    if (v5) {
+      this.clientAliasMax = p?.topicAliasMaximum ?? 0;
+      this.clientMaxPacket = p?.maximumPacketSize ?? 0;
+    }
+    this.keepAliveMs = c.keepAlive * 1000;
+    if (this.keepAliveMs > 0) this.armKeepAlive(this.keepAliveMs * 1.5);
+    let props: Properties | undefined;
+    if (v5) {
+      props = { topicAliasMaximum: TOPIC_ALIAS_MAX, maximumPacketSize: this.framer.maxPacket };
+      if (assigned !== undefined) props.assignedClientId = assigned;
+      if (broker.options.reject_qos2_publish) props.maximumQoS = 1;
+    }
+    const present = existing !== undefined && !c.clean;
+    this.write(encodeConnack(present, 0, v5, props));
+    log.debug(`${this} - connected (${v5 ? "5.0" : c.version === 3 ? "3.1" : "3.1.1"}${s.persistent ? ", persistent session" : ""}${present ? ", session present" : ""})`);
+    // what the session owes: first what was in flight (DUP), then the queue
+    s.resend();
+    s.pump();
+  }
+
+  /** Another connection took the client identifier: this one goes (its will is published). */
+  takenOver(): void {
+    if (this.v5) this.writeNow(encodeDisconnect(0x8e));
+    this.finish("session taken over", true);
+  }
+
+  // ---- PUBLISH
+
+  private onPublish(flags: number, body: Buffer): void {
+    const v5 = this.v5;
+    const p = decodePublish(flags, body, v5);
+    let topicBytes = p.topicBytes;
+    const props = p.props;
+    let fwdProps = props;
+    if (props !== undefined) {
+      if (props.subscriptionIds !== undefined) throw new MqttProtocolError("PUBLISH from a client with a subscription identifier", 0x82);
+      const alias = props.topicAlias;
+      if (alias !== undefined) {
+        if (alias === 0 || alias > TOPIC_ALIAS_MAX) throw new MqttProtocolError(`topic alias ${alias} out of range`, 0x94);
+        if (topicBytes.length === 0) {
+          const t = this.aliasesIn?.get(alias);
+          if (t === undefined) throw new MqttProtocolError(`unknown topic alias ${alias}`, 0x82);
+          topicBytes = t;
+        } else (this.aliasesIn ??= new Map()).set(alias, Buffer.from(topicBytes));
+        fwdProps = { ...props };
+        delete fwdProps.topicAlias;
+        if (Object.keys(fwdProps).length === 0) fwdProps = undefined;
+      }
+    }
+    if (topicBytes.length === 0) throw new MqttProtocolError("PUBLISH without a topic", v5 ? 0x82 : 0x81);
+    const last = this.lastTopicBytes;
+    if (last === null || last.length !== topicBytes.length || !last.equals(topicBytes)) {
+      checkUtf8(topicBytes, "topic name");
+      const topic = topicBytes.latin1Slice(0, topicBytes.length);
+      const bad = checkTopicName(topic);
+      if (bad !== undefined) throw new MqttProtocolError(bad, 0x90);
+      const subject = topicToSubject(topic, false);
+      const perms = this.session!.permissions;
+      this.lastAllowed = perms === undefined || perms.canPublish(subject);
+      this.lastTopicBytes = Buffer.from(topicBytes);
+      this.lastTopic = topic;
+      this.lastSubject = subject;
+    }
+    const qos = p.qos;
+    if (qos === 2 && this.broker.options.reject_qos2_publish) throw new MqttProtocolError("QoS 2 PUBLISH not accepted", 0x9b);
+    const s = this.session!;
+    const server = this.broker.server;
+    this.inMsgs++;
+    server.stats.inMsgs++;
+    server.stats.inBytes += p.payload.length;
+    if (!this.lastAllowed) {
+      this.broker.logger.error(`${this} - Publish Violation - User ${JSON.stringify(s.user ?? "")}, Subject ${JSON.stringify(this.lastSubject)}`);
+      // 3.1.1 has no way to say no: the message is dropped (and acknowledged, or the client retries forever)
+      if (qos === 1) this.ack(PUBACK, p.pid, 0x87, false);
+      else if (qos === 2) {
+        if (!v5) s.inboundQos2.add(p.pid);
+        this.ack(PUBREC, p.pid, 0x87, false);
+      }
+      return;
+    }
+    if (qos === 2) {
+      if (s.inboundQos2.has(p.pid)) {
+        // a resent QoS 2 message: delivered once already
+        this.ack(PUBREC, p.pid, 0, false);
+        return;
+      }
+      if (s.inboundQos2.size >= RECEIVE_MAX) throw new MqttProtocolError("receive maximum exceeded", 0x93);
+      s.inboundQos2.add(p.pid);
+    }
+    if (qos > 0) this.broker.dirtyStores.clear();
+    this.broker.publish(s, s.state, this.lastTopic, topicBytes, this.lastSubject, qos, p.retain, p.payload, fwdProps);
+    if (qos === 1) this.ack(PUBACK, p.pid, 0, true);
+    else if (qos === 2) this.ack(PUBREC, p.pid, 0, true);
+  }
+
+  /**
+   * An acknowledgement of a client's publish. When the publish was stored (a persistent session's
+   * queue, a retained message), it waits until the store wrote it; acknowledgements stay in order.
+   */
+  private ack(type: number, pid: number, reason: number, afterStore: boolean): void {
+    const buf = this.v5 ? encodeAck(type, pid, true, reason) : encodeAck(type, pid, false);
+    const dirty = this.broker.dirtyStores;
+    if (afterStore && dirty.size > 0) {
+      const stores = [...dirty];
+      dirty.clear();
+      const entry = { buf, ready: false };
+      (this.acks ??= []).push(entry);
+      let left = stores.length;
+      for (const st of stores) {
+        st.afterWrite(() => {
+          if (--left === 0) {
+            entry.ready = true;
+            this.drainAcks();
+          }
+        });
+      }
+      return;
+    }
+    if (this.acks !== null && this.acks.length > 0) {
+      this.acks.push({ buf, ready: true });
+      return;
+    }
+    this.write(buf);
+  }
+
+  private drainAcks(): void {
+    const acks = this.acks;
+    if (acks === null || this.closed) return;
+    let i = 0;
+    while (i < acks.length && acks[i]!.ready) this.write(acks[i++]!.buf);
+    if (i > 0) acks.splice(0, i);
+  }
+
+  // ---- SUBSCRIBE / UNSUBSCRIBE
+
+  private onSubscribe(body: Buffer): void {
+    const v5 = this.v5;
+    const pkt = decodeSubscribe(body, v5);
+    const s = this.session!;
+    const subId = pkt.props?.subscriptionIds?.[0];
+    const codes: number[] = [];
+    const fresh: { filter: string; rh: number; isNew: boolean }[] = [];
+    const log = this.broker.logger;
+    for (const req of pkt.subs) {
+      checkUtf8(Buffer.from(req.filter, "latin1"), "topic filter");
+      const bad = checkFilter(req.filter.startsWith("$share/") ? req.filter.slice(req.filter.indexOf("/", 7) + 1) : req.filter);
+      if (bad !== undefined) {
+        // 3.1.1: a malformed filter is a protocol violation; 5.0 answers it
+        if (!v5) throw new MqttProtocolError(bad);
+        codes.push(0x8f);
+        continue;
+      }
+      const r = this.broker.subscribe(s, req.filter, req.qos, { noLocal: req.noLocal, rap: req.retainAsPublished, rh: req.retainHandling, subId }, v5);
+      if (r.code === 0x82) throw new MqttProtocolError("no local on a shared subscription", 0x82);
+      if (log.traceEnabled) log.trace(`${this} - <<- [SUBSCRIBE ${req.filter} QoS=${req.qos}] -> ${r.code}`);
+      codes.push(r.code);
+      if (r.code < 0x80) fresh.push({ filter: req.filter, rh: req.retainHandling, isNew: r.isNew });
+    }
+    s.save();
+    this.write(encodeSuback(pkt.pid, codes, v5));
+    for (const f of fresh) if (f.rh === 0 || (f.rh === 1 && f.isNew)) this.broker.sendRetained(s, f.filter);
+  }
+
+  private onUnsubscribe(body: Buffer): void {
+    const v5 = this.v5;
+    const pkt = decodeUnsubscribe(body, v5);
+    const s = this.session!;
+    const codes = pkt.filters.map((f) => (this.broker.unsubscribe(s, f) ? 0 : 0x11));
+    s.save();
+    this.write(encodeUnsuback(pkt.pid, codes, v5));
+  }
+
+  // ---- DISCONNECT
+
+  private onDisconnect(body: Buffer): void {
+    const d = decodeDisconnect(body, this.v5);
+    const s = this.session!;
+    const exp = d.props?.sessionExpiry;
+    if (exp !== undefined) {
+      if (s.expiry === 0 && exp !== 0) {
+        this.protocolError("session expiry interval changed from 0 at DISCONNECT", 0x82);
+        return;
+      }
+      s.expiry = exp === 0xffffffff ? -1 : exp;
+      s.persistent = exp !== 0;
+    }
+    // a normal disconnect drops the will; 5.0's reason 0x04 asks for it
+    this.willOnClose = d.reason === 0x04;
+    this.broker.logger.debug(`${this} - DISCONNECT${d.reason ? ` reason 0x${d.reason.toString(16)}` : ""}`);
+    this.finish("client disconnected", this.willOnClose);
+  }
+
+  // ---- output
+
+  private write(b: Buffer): void {
+    if (this.closed) return;
+    this.out.bytes(b);
+    this.broker.server.scheduler.mark(this);
+  }
+
+  /** Writes at once (before a close). */
+  private writeNow(b: Buffer): void {
+    if (this.closed) return;
+    this.out.bytes(b);
+    this.flushNow();
+  }
+
+  sendAck(type: number, pid: number, reason = 0): void {
+    this.write(this.v5 ? encodeAck(type, pid, true, reason) : encodeAck(type, pid, false));
+  }
+
+  /** Queues a PUBLISH; false when it could not go (too large for the client, connection gone). */
+  sendPublish(
+    topic: string, topicBytes: Buffer | null, payload: Buffer, qos: number, retain: boolean, dup: boolean,
+    pid: number, props: Properties | undefined, subId: number | undefined,
+  ): boolean {
+    if (this.closed) return false;
+    const v5 = this.v5;
+    let tb = topicBytes ?? Buffer.from(topic, "latin1");
+    let propsBytes: Buffer | undefined;
+    if (v5) {
+      let pp = props;
+      if (subId !== undefined) pp = { ...pp, subscriptionIds: [subId] };
+      if (this.clientAliasMax > 0) {
+        const map = (this.aliasesOut ??= new Map());
+        const a = map.get(topic);
+        if (a !== undefined) {
+          tb = EMPTY;
+          pp = { ...pp, topicAlias: a };
+        } else if (map.size < this.clientAliasMax) {
+          const na = map.size + 1;
+          map.set(topic, na);
+          pp = { ...pp, topicAlias: na };
+        }
+      }
+      if (pp !== undefined) {
+        const pb = encodeProps(pp);
+        if (pb.length > 0) propsBytes = pb;
+      }
+    }
+    const plen = propsBytes === undefined ? 0 : propsBytes.length;
+    if (this.clientMaxPacket > 0 && publishSize(tb.length, qos, payload.length, v5, plen) > this.clientMaxPacket) return false;
+    const need = 16 + tb.length + plen;
+    if (scratch.length < need) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2));
+    const n = writePublishHeader(scratch, qos, retain, dup, tb, pid, payload.length, v5, propsBytes);
+    this.out.bytes(n >= 8192 ? Buffer.from(scratch.subarray(0, n)) : scratch.subarray(0, n));
+    this.out.bytes(payload);
+    this.outMsgs++;
+    const stats = this.broker.server.stats;
+    stats.outMsgs++;
+    stats.outBytes += payload.length;
+    if (this.congested) this.stallProducer();
+    if (this.out.size > this.broker.server.options.max_pending) {
+      this.slowConsumer();
+      return false;
+    }
+    this.broker.server.scheduler.mark(this);
+    return true;
+  }
+
+  flush(): void {
+    if (!this.closed) this.flushNow();
+  }
+
+  private flushNow(): void {
+    if (this.out.size === 0) return;
+    const t = this.transport;
+    t.write(this.out.take());
+    const pending = t.writableLength;
+    if (pending > 0) {
+      const max = this.broker.server.options.max_pending;
+      if (pending > max) {
+        this.slowConsumer();
+        return;
+      }
+      if (pending > Math.min(max >> 1, STALL_AT)) this.congested = true;
+      if (this.deadlineTimer === undefined && !this.closed && this.connected) {
+        this.deadlineTimer = setTimeout(() => this.slowConsumer(), this.broker.server.options.write_deadline_ms);
+      }
+    }
+  }
+
+  private drained(): void {
+    if (this.deadlineTimer !== undefined) {
+      clearTimeout(this.deadlineTimer);
+      this.deadlineTimer = undefined;
+    }
+    if (this.congested) {
+      this.congested = false;
+      const list = this.stalledProducers;
+      this.stalledProducers = null;
+      if (list !== null) for (const p of list) p.unstall();
+    }
+  }
+
+  /** A publisher feeding a congested receiver stops being read until it drains. */
+  private stallProducer(): void {
+    const p = producer;
+    if (p === null || p === this || p.stalled || p.closed) return;
+    p.stalled = true;
+    p.transport.pause();
+    p.stallTimer = setTimeout(() => p.unstall(), STALL_MAX_MS);
+    (this.stalledProducers ??= []).push(p);
+  }
+
+  private unstall(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    clearTimeout(this.stallTimer);
+    if (!this.closed) this.transport.resume();
+  }
+
+  private slowConsumer(): void {
+    if (this.closed) return;
+    this.broker.server.stats.slowConsumers++;
+    this.broker.logger.warn(`${this} - Slow Consumer Detected`);
+    this.finish("slow consumer", true, true);
+  }
+
+  // ---- keep alive
+
+  private armKeepAlive(ms: number): void {
+    this.kaTimer = setTimeout(() => {
+      if (this.closed) return;
+      const limit = this.keepAliveMs * 1.5;
+      const idle = Date.now() - this.lastIn;
+      if (idle >= limit) {
+        this.broker.logger.debug(`${this} - keep alive timeout`);
+        if (this.v5) this.writeNow(encodeDisconnect(0x8d));
+        this.finish("keep alive timeout", true);
+      } else this.armKeepAlive(limit - idle);
+    }, ms);
+  }
+
+  // ---- errors and teardown
+
+  private protocolError(text: string, reason: number): void {
+    if (this.closed) return;
+    this.broker.logger.error(`${this} - MQTT protocol error: ${text}`);
+    if (this.v5) {
+      if (this.connected) this.writeNow(encodeDisconnect(reason, { reasonString: text.slice(0, 200) }));
+      else this.writeNow(encodeConnack(false, reason, true, { reasonString: text.slice(0, 200) }));
+    }
+    this.finish(text, true);
+  }
+
+  /** Server shutdown: 5.0 clients are told; no wills. */
+  shutdown(): void {
+    if (this.closed) return;
+    if (this.v5 && this.connected) this.writeNow(encodeDisconnect(0x8b));
+    this.finish("server shutdown", false);
+  }
+
+  private finish(reason: string, abnormal: boolean, abort = false): void {
+    if (this.closed) return;
+    if (!abort) this.flushNow();
+    this.closed = true;
+    this.framer.stop();
+    clearTimeout(this.kaTimer);
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.deadlineTimer);
+    clearTimeout(this.stallTimer);
+    const list = this.stalledProducers;
+    this.stalledProducers = null;
+    if (list !== null) for (const p of list) p.unstall();
+    const s = this.session;
+    if (s !== null && s.conn === this) {
+      s.conn = null;
+      const will = this.will;
+      if (abnormal && will !== undefined && !this.broker.closed) {
+        let delay = 0;
+        if (this.v5) {
+          const wd = will.props?.willDelay ?? 0;
+          delay = (s.expiry < 0 ? wd : Math.min(wd, s.expiry)) * 1000;
+        }
+        this.broker.sendWill(s, will, delay);
+      }
+      if (!this.broker.closed) this.broker.detached(s);
+    }
+    this.will = undefined;
+    this.broker.connectionClosed(this);
+    this.out.release();
+    if (abort) this.transport.destroy();
+    else this.transport.end();
+    this.broker.logger.debug(`${this} - Client connection closed: ${reason}`);
+  }
+}
+
+function connectTrace(c: ConnectPacket): string {
+  let s = `clientID=${c.clientId} keepAlive=${c.keepAlive}s`;
+  if (c.will) s += ` will=(topic=${c.will.topic} QoS=${c.will.qos} retain=${c.will.retain})`;
+  if (c.clean) s += " clean";
+  if (c.username !== undefined) s += ` username=${c.username}`;
+  if (c.password !== undefined) s += " password=****";
+  return s;
+}
