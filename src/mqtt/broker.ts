@@ -71,10 +71,14 @@ export class MqttBroker {
     this.logger = server.logger;
     const so = server.options;
     const a = options.authorization;
-    // nats-server: username/token in mqtt {} replace the top-level ones for MQTT clients
-    if (a?.user !== undefined || a?.token !== undefined) {
-      this.authenticator = new Authenticator({ ...so, authorization: a, no_auth_user: options.no_auth_user });
-    } else this.authenticator = server.authenticator;
+    // nats-server: username/token in mqtt {} replace the top-level ones for MQTT clients, and
+    // certificates map (verify_and_map) as the mqtt listener's tls {} says, whatever the top level's
+    const override = a?.user !== undefined || a?.token !== undefined;
+    this.authenticator = new Authenticator({
+      ...so,
+      tls: options.tls,
+      ...(override ? { authorization: a, no_auth_user: options.no_auth_user } : {}),
+    });
     const js = so.jetstream;
     this.storeSettings = js ? { dir: js.store_dir, sync_interval: js.sync_interval } : {};
     if (options.tls) this.tlsHandshaker = new TlsHandshaker(options.tls);

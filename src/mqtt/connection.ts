@@ -258,7 +258,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     if (!r.ok) {
       // credentials that do not match are "bad user name or password"; none, or a user not
       // allowed over MQTT, is "not authorized"
-      const bad = !/no credentials|connection type/.test(r.reason);
+      const bad = !/no credentials|connection type|certificate/.test(r.reason);
       log.error(`${this} - authentication error: ${r.reason}`);
       this.writeNow(encodeConnack(false, v5 ? (bad ? 0x86 : 0x87) : (bad ? 0x04 : 0x05), v5));
       this.finish("authentication failure", false);
