@@ -20,6 +20,10 @@ const defaultOut: Out = (line) => {
 
 /** Runs `junction bench <args>`; resolves to the process exit code. */
 export async function runBench(args: string[], out: Out = defaultOut): Promise<number> {
+  if (args[0] === "mqtt") {
+    const { runMqttBench } = await import("./mqtt.js");
+    return runMqttBench(args.slice(1), out);
+  }
   let opts: BenchOptions;
   try {
     opts = parseArgs(args, availableParallelism());
