@@ -17,7 +17,7 @@ export const DEFAULT_SYSTEM_ACCOUNT = "$SYS";
 const RESPONSE_MAX = 1;
 const RESPONSE_EXPIRES_MS = 2 * 60 * 1000;
 
-const CONNECTION_TYPES = new Set(["STANDARD", "WEBSOCKET", "MQTT", "LEAFNODE", "IN_PROCESS"]);
+const CONNECTION_TYPES = new Set(["STANDARD", "WEBSOCKET", "MQTT", "MQTT_WS", "LEAFNODE", "LEAFNODE_WS", "IN_PROCESS"]);
 
 function child(loc: Loc, container: object, key: string | number, path: string): Loc {
   return { container, key: String(key), path };

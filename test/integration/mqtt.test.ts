@@ -287,3 +287,43 @@ describe("auth and permissions", () => {
     });
   }
 });
+
+describe("hostile input", () => {
+  test("random bytes after CONNECT close only that connection; the server keeps serving", async () => {
+    const s = await startMqttServer();
+    try {
+      const ok = await mqttConnect(s);
+      const got = new Collector(ok);
+      await ok.subscribeAsync("still/here", { qos: 1 });
+      let seed = 7;
+      const rnd = (n: number) => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      for (let i = 0; i < 60; i++) {
+        const r = await RawMqtt.connect(s);
+        r.send(connectPacket(`fuzz-${i}`, { version: i % 2 === 0 ? 4 : 5 }));
+        await r.waitBytes(4);
+        const junk = Buffer.alloc(1 + rnd(200));
+        for (let j = 0; j < junk.length; j++) junk[j] = rnd(256);
+        r.send(junk);
+        await sleep(5);
+        r.close();
+      }
+      await ok.publishAsync("still/here", "yes", { qos: 1 });
+      assert.equal((await got.next()).payload, "yes");
+      await ok.endAsync();
+    } finally {
+      await s.close();
+    }
+  });
+
+  test("a user limited to MQTT_WS is refused over plain MQTT", async () => {
+    const s = await startMqttServer({ authorization: { users: [{ user: "w", password: "w", allowed_connection_types: ["MQTT_WS"] }] } });
+    try {
+      assert.equal((await mqttRefused(s, { username: "w", password: "w" })).code, 5);
+    } finally {
+      await s.close();
+    }
+  });
+});
