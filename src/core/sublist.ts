@@ -67,6 +67,9 @@ export class Sublist {
   private maxFanout = 0;
   private totalFanout = 0;
   private cachedResults = 0;
+  /** told after changes, once per turn of changes (interest watchers such as push consumers) */
+  private listeners: (() => void)[] = [];
+  private notifying = false;
 
   constructor(opts: { cache?: boolean; cacheSize?: number } = {}) {
     this.cache = opts.cache === false ? null : new Map();
@@ -155,6 +158,22 @@ export class Sublist {
   private changed(): void {
     this.genid++;
     if (this.cache !== null && this.cache.size > 0) this.cache.clear();
+    if (this.listeners.length > 0 && !this.notifying) {
+      this.notifying = true;
+      queueMicrotask(() => {
+        this.notifying = false;
+        for (const fn of [...this.listeners]) fn();
+      });
+    }
+  }
+
+  /** Calls `fn` after the subscriptions change (batched per turn); returns the function that stops it. */
+  onChange(fn: () => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      const i = this.listeners.indexOf(fn);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   /** All subscriptions whose subject matches the literal `subject`. */

@@ -104,3 +104,26 @@ test("stats count inserts, removes, matches and fanout", () => {
   assert.equal(st.num_matches, 1);
   assert.equal(st.max_fanout, 2);
 });
+
+test("onChange listeners hear about inserts and removes once per batch, until they stop listening", async () => {
+  const sl = new Sublist();
+  let calls = 0;
+  let interest = false;
+  const stop = sl.onChange(() => {
+    calls++;
+    interest = sl.hasInterest("d.x");
+  });
+  const s = sub("d.*");
+  sl.insert(s);
+  sl.insert(sub("other"));
+  assert.equal(calls, 0, "told after the turn's changes, not during them");
+  await Promise.resolve();
+  assert.deepEqual([calls, interest], [1, true]);
+  sl.remove(s);
+  await Promise.resolve();
+  assert.deepEqual([calls, interest], [2, false]);
+  stop();
+  sl.insert(sub("d.x"));
+  await Promise.resolve();
+  assert.equal(calls, 2);
+});
