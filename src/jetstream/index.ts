@@ -1,5 +1,7 @@
-// JetStream: streams and their API on top of the core (see jetstream.ts for the engine).
+// JetStream: streams, consumers and their API on top of the core (see jetstream.ts for the engine,
+// consumers.ts for the consumer layer).
 import { JetStream, type JetStreamServerHost } from "./jetstream.js";
+import { registerConsumers } from "./consumers.js";
 
 export { JetStream, JS_API_LEVEL, friendlyBytes } from "./jetstream.js";
 export type { JetStreamServerHost, StreamHook } from "./jetstream.js";
@@ -12,6 +14,10 @@ export { TYPES as API_TYPES } from "./api-streams.js";
 export type { StreamConfig } from "./stream-config.js";
 export { jsError, JS_ERRORS } from "./errors.js";
 export { publishAdvisory, ADVISORY_PREFIX } from "./advisories.js";
+export { Consumer } from "./consumer.js";
+export { consumersOf, ConsumerSet } from "./consumers.js";
+export { CONSUMER_TYPES } from "./consumer-api.js";
+export type { ConsumerConfig } from "./consumer-config.js";
 
 /**
  * Creates the engine for a server whose options enable JetStream, recovers its streams and starts
@@ -20,6 +26,7 @@ export { publishAdvisory, ADVISORY_PREFIX } from "./advisories.js";
  */
 export function enableJetStream(host: JetStreamServerHost & { onShutdown(fn: () => void): void }): JetStream {
   const js = new JetStream(host);
+  registerConsumers(js);
   js.start();
   host.onShutdown(() => js.stop());
   return js;

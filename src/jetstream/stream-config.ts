@@ -115,9 +115,9 @@ export class JsonError extends Error {}
 const INT64_MAX = 9223372036854775807;
 const INT32_MAX = 2147483647;
 
-type Kind = "string" | "bool" | "int" | "int64" | "int32" | "uint64" | "duration" | "strings" | "object";
+export type Kind = "string" | "bool" | "int" | "int64" | "int32" | "uint64" | "duration" | "strings" | "object";
 
-function jsonType(v: unknown): string {
+export function jsonType(v: unknown): string {
   if (Array.isArray(v)) return "array";
   if (v === null) return "null";
   return typeof v === "object" ? "object" : typeof v;
@@ -140,13 +140,13 @@ function goType(kind: Kind): string {
   }
 }
 
-function typeError(v: unknown, struct: string, field: string, kind: Kind): JsonError {
+export function typeError(v: unknown, struct: string, field: string, kind: Kind): JsonError {
   const what = typeof v === "number" ? `number ${v}` : jsonType(v);
   return new JsonError(`json: cannot unmarshal ${what} into Go struct field ${struct}.${field} of type ${goType(kind)}`);
 }
 
 /** Reads field `k` of a JSON object as Go would into a field of the given kind; undefined for absent or null. */
-function field<T>(o: Record<string, unknown>, k: string, kind: Kind, struct: string): T | undefined {
+export function field<T>(o: Record<string, unknown>, k: string, kind: Kind, struct: string): T | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
   switch (kind) {
@@ -173,7 +173,7 @@ function field<T>(o: Record<string, unknown>, k: string, kind: Kind, struct: str
   }
 }
 
-function enumField<T extends string>(o: Record<string, unknown>, k: string, values: readonly T[], lower = false): T | undefined {
+export function enumField<T extends string>(o: Record<string, unknown>, k: string, values: readonly T[], lower = false): T | undefined {
   const v = o[k];
   if (v === undefined || v === null) return undefined;
   const s = typeof v === "string" ? (lower ? v.toLowerCase() : v) : undefined;

@@ -47,6 +47,8 @@ export interface StreamConsumer {
   onStored?(seq: number, subject: string): void;
   /** messages were purged; `firstSeq` is the stream's new first sequence, `filter` the purge's subject filter */
   onPurged?(firstSeq: number, lastSeq: number, filter: string | undefined): void;
+  /** one message left the stream (limits, age, TTL, a delete): not called for purges */
+  onRemoved?(seq: number, subject: string): void;
   /** interest retention: does this consumer want messages on `subject`? */
   isInterested?(subject: string): boolean;
   /** the stream is stopping (server shutdown): flush state */
@@ -724,6 +726,7 @@ export class Stream implements Client {
   // ================================================================ removals and delete markers
 
   private removed(ev: RemovedMsg): void {
+    if (this.consumers.size > 0) for (const c of this.consumers.values()) c.onRemoved?.(ev.seq, ev.subject);
     const sdm = this.cfg.subject_delete_marker_ttl ?? 0;
     if (sdm <= 0 || !ev.lastForSubject || (ev.reason !== "max_age" && ev.reason !== "ttl")) return;
     if (ev.hdr !== undefined) {
@@ -773,7 +776,10 @@ export class Stream implements Client {
 
   /** Deletes one message (erasing its contents unless noErase); false when there is none at seq. */
   deleteMsg(seq: number, noErase: boolean): boolean {
-    return noErase ? this.store.removeMsg(seq) : this.store.eraseMsg(seq);
+    const subject = this.consumers.size > 0 ? this.store.subjectForSeq(seq) : undefined;
+    const ok = noErase ? this.store.removeMsg(seq) : this.store.eraseMsg(seq);
+    if (ok && subject !== undefined) for (const c of this.consumers.values()) c.onRemoved?.(seq, subject);
+    return ok;
   }
 
   state(details = false): StreamState {
