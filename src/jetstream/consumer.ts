@@ -400,15 +400,24 @@ export class Consumer implements Client, StreamConsumer {
 
   // ================================================================ the state and its store
 
+  /** The state handed to the store: one object, its pairs updated in place, its maps the live ones. */
+  private readonly state: ConsumerState = {
+    delivered: { consumer_seq: 0, stream_seq: 0 },
+    ack_floor: { consumer_seq: 0, stream_seq: 0 },
+    pending: this.pending,
+    redelivered: this.rdc,
+  };
+
   private buildState(): ConsumerState {
-    return {
-      delivered: { consumer_seq: this.dseq - 1, stream_seq: this.dsseq },
-      ack_floor: { consumer_seq: this.adflr, stream_seq: this.asflr },
-      pending: this.pending,
-      redelivered: this.rdc,
-    };
+    const st = this.state;
+    st.delivered.consumer_seq = this.dseq - 1;
+    st.delivered.stream_seq = this.dsseq;
+    st.ack_floor.consumer_seq = this.adflr;
+    st.ack_floor.stream_seq = this.asflr;
+    return st;
   }
 
+  /** Hands the state to the store, which writes it with its next batch. */
   private saveState(): void {
     if (this.closed) return;
     this.store.update(this.buildState());
@@ -856,11 +865,14 @@ export class Consumer implements Client, StreamConsumer {
 
   private processAck(subject: string, reply: string | undefined, body: Buffer): void {
     // $JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>: the five numbers at the end
-    const t = subject.slice(this.ackPrefix.length).split(".");
-    if (t.length !== 5) return;
-    const dc = toNum(t[0]!);
-    const sseq = toNum(t[1]!);
-    const dseq = toNum(t[2]!);
+    const p = this.ackPrefix.length;
+    const e1 = subject.indexOf(".", p);
+    const e2 = subject.indexOf(".", e1 + 1);
+    const e3 = subject.indexOf(".", e2 + 1);
+    if (e1 < 0 || e2 < 0 || e3 < 0) return;
+    const dc = numAt(subject, p, e1);
+    const sseq = numAt(subject, e1 + 1, e2);
+    const dseq = numAt(subject, e2 + 1, e3);
     if (sseq <= 0 || dseq <= 0) return;
     this.suppressDeletion();
     const text = body.length === 0 ? "" : body.latin1Slice(0, body.length);
@@ -876,7 +888,7 @@ export class Consumer implements Client, StreamConsumer {
     } else if (text === "+WPI") {
       this.progressUpdate(sseq);
     } else if (text.startsWith("+TERM")) {
-      if (!this.processTerm(sseq, dseq, dc, text.slice(5).trim())) replied = true;
+      if (!this.processTerm(sseq, dseq, dc, body.subarray(5).toString("utf8").trim())) replied = true;
     }
     if (reply !== undefined && reply !== "" && !replied) {
       // a double ack: answered once the state holding the ack is written
@@ -1477,8 +1489,16 @@ export class Consumer implements Client, StreamConsumer {
 
 const EMPTY = Buffer.alloc(0);
 
-function toNum(s: string): number {
-  return /^\d+$/.test(s) ? Number(s) : -1;
+/** The decimal number in s[start, end), or -1 when it is not one. */
+function numAt(s: string, start: number, end: number): number {
+  if (end <= start) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
 }
 
 function filterArgOf(filters: string[]): string | string[] | undefined {
