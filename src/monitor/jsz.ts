@@ -1,8 +1,8 @@
 // /jsz: JetStream's configuration, usage and API counters, with per-account and per-stream
-// details on request (accounts, streams, config, acc, offset, limit), in nats-server's shape.
+// details on request (accounts, streams, consumers, config, acc, offset, limit), in nats-server's shape.
 // Junction stores streams configured with compression "s2" uncompressed: config.compress_ok is
 // false and each such stream's detail says so.
-import type { JetStream } from "../jetstream/index.js";
+import { consumersOf, type JetStream } from "../jetstream/index.js";
 import type { MonitorContext } from "./context.js";
 import { BadRequest, rfc3339, type Query } from "./format.js";
 
@@ -71,7 +71,7 @@ export function jsz(ctx: MonitorContext, o: JszOptions): Record<string, unknown>
   return out;
 }
 
-export function accountDetail(js: JetStream, name: string, o: Pick<JszOptions, "streams" | "config">): Record<string, unknown> {
+export function accountDetail(js: JetStream, name: string, o: Pick<JszOptions, "streams" | "config"> & { consumers?: boolean }): Record<string, unknown> {
   const a = js.accounts.get(name);
   if (a === undefined) throw new BadRequest(`account ${JSON.stringify(name)} not jetstream enabled`);
   const u = a.usage();
@@ -93,6 +93,7 @@ export function accountDetail(js: JetStream, name: string, o: Pick<JszOptions, "
       if (o.config) sd.config = info.config;
       sd.state = info.state;
       if (st.cfg.compression === "s2") sd.compression = "s2 requested; stored uncompressed";
+      if (o.consumers && st.consumers.size > 0) sd.consumer_detail = [...consumersOf(st).consumers.values()].map((c) => c.info());
       return sd;
     });
   }

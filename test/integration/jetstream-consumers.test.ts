@@ -278,6 +278,24 @@ describe("consumer info, names, list, delete", () => {
   });
 });
 
+describe("monitoring", () => {
+  test("/jsz counts consumers and, with consumers=true, details them per stream", { timeout: 20_000 }, async () => {
+    await withJs({ http_port: -1 }, async ({ jsm, server }) => {
+      await jsm.streams.add({ name: "S", subjects: ["s.>"] });
+      await jsm.consumers.add("S", { durable_name: "A" });
+      await jsm.consumers.add("S", { durable_name: "B", ack_policy: AckPolicy.Explicit });
+      const get = async (path: string) => (await fetch(`http://127.0.0.1:${server.httpPort}${path}`)).json() as Promise<Record<string, unknown>>;
+      assert.equal((await get("/jsz")).consumers, 2);
+      const jsz = await get("/jsz?consumers=true");
+      const acc = (jsz.account_details as { stream_detail: { name: string; consumer_detail?: { name: string; stream_name: string }[] }[] }[])[0]!;
+      const sd = acc.stream_detail.find((d) => d.name === "S")!;
+      assert.deepEqual(sd.consumer_detail?.map((c) => c.name), ["A", "B"]);
+      const plain = await get("/jsz?streams=true");
+      assert.equal((plain.account_details as { stream_detail: { consumer_detail?: unknown }[] }[])[0]!.stream_detail[0]!.consumer_detail, undefined);
+    });
+  });
+});
+
 describe("consumer pause", () => {
   test("pause and resume: the consumer info says so, nothing is delivered while paused, advisories sent", { timeout: 20_000 }, async () => {
     await withJs(JS_OPTS, async ({ jsm, js, nc, api }) => {
