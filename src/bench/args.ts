@@ -71,6 +71,9 @@ Options:
   --no-nats           with no --url, do not start nats-server for comparison
   --json              print the results as JSON
   -h, --help          this text
+
+Other loads: junction bench js (JetStream: publish with acks, pull and push consumers,
+key/value put and get), junction bench mqtt (MQTT); --help on each.
 `;
 
 export class UsageError extends Error {}

@@ -24,6 +24,10 @@ export async function runBench(args: string[], out: Out = defaultOut): Promise<n
     const { runMqttBench } = await import("./mqtt.js");
     return runMqttBench(args.slice(1), out);
   }
+  if (args[0] === "js") {
+    const { runJsBench } = await import("./js.js");
+    return runJsBench(args.slice(1), out);
+  }
   let opts: BenchOptions;
   try {
     opts = parseArgs(args, availableParallelism());
