@@ -102,6 +102,15 @@ describe("nak, progress, term, double ack", () => {
       assert.equal(later2.info.deliveryCount, 4);
       assert.ok(Date.now() - t1 >= 250);
       assert.equal((await c.info()).num_redelivered, 1);
+      // each nak is announced (MSG_NAKED)
+      const adv = nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.MSG_NAKED.S.C", { max: 1 });
+      later2.nak();
+      for await (const a of adv) {
+        const e = a.json<Record<string, unknown>>();
+        assert.deepEqual([e.stream_seq, e.deliveries], [2, 4]);
+        // the schema types consumer_seq as a string; nats-server (and Junction) send the number
+        validate({ ...e, consumer_seq: String(e.consumer_seq) });
+      }
     });
   });
 
@@ -305,6 +314,63 @@ describe("retention completed by consumers", () => {
       assert.equal(again.seq, 2);
       await again.ackAck();
       assert.equal((await jsm.streams.info("W")).state.messages, 1);
+    });
+  });
+});
+
+describe("what the stream does to pending messages", () => {
+  test("a pending message removed by the stream's limits is terminated (MSG_TERMINATED) and leaves pending", { timeout: 20_000 }, async () => {
+    await withJs(JS_OPTS, async ({ jsm, js, nc }) => {
+      await jsm.streams.add({ name: "S", subjects: ["s.>"], max_msgs: 2 });
+      await js.publish("s.a", "1");
+      await jsm.consumers.add("S", { durable_name: "C", ack_policy: AckPolicy.Explicit, ack_wait: ms(60_000) });
+      const c = pull(nc, "S", "C", { batch: 1 });
+      await c.until((x) => x.msgs.length === 1);
+      const adv = nc.subscribe("$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.S.C", { max: 1 });
+      await js.publish("s.a", "2");
+      await js.publish("s.a", "3");
+      for await (const a of adv) {
+        const e = a.json<Record<string, unknown>>();
+        assert.deepEqual([e.stream_seq, e.reason], [1, "Unacknowledged message was deleted"]);
+      }
+      const ci = await jsm.consumers.info("S", "C");
+      assert.deepEqual([ci.num_ack_pending, ci.ack_floor.stream_seq, ci.num_pending], [0, 1, 2]);
+    });
+  });
+
+  test("a purge moves the consumers past what it removed; a filtered purge only those it concerns", { timeout: 20_000 }, async () => {
+    await withJs(JS_OPTS, async ({ jsm, js, nc }) => {
+      await jsm.streams.add({ name: "S", subjects: ["s.>"] });
+      for (let i = 0; i < 4; i++) await js.publish(i % 2 ? "s.b" : "s.a", `${i}`);
+      await jsm.consumers.add("S", { durable_name: "ALL", ack_policy: AckPolicy.Explicit });
+      await jsm.consumers.add("S", { durable_name: "B", ack_policy: AckPolicy.Explicit, filter_subject: "s.b" });
+      const c = pull(nc, "S", "ALL", { batch: 2 });
+      await c.until((x) => x.msgs.length === 2);
+      await jsm.streams.purge("S", { filter: "s.a" });
+      const all = await jsm.consumers.info("S", "ALL");
+      assert.deepEqual([all.num_ack_pending, all.num_pending], [1, 1], "seq 1 (s.a) left pending, seq 2 (s.b) still pending; 4 (s.b) to come");
+      const b = await jsm.consumers.info("S", "B");
+      assert.equal(b.num_pending, 2);
+      await jsm.streams.purge("S");
+      const after = await jsm.consumers.info("S", "ALL");
+      assert.deepEqual([after.num_ack_pending, after.num_pending, after.ack_floor.stream_seq], [0, 0, 4]);
+      await js.publish("s.b", "next");
+      const n = pull(nc, "S", "B", { batch: 1 });
+      await n.until((x) => x.msgs.length === 1);
+      assert.equal(ackInfo(n.msgs[0]!.msg.reply).sseq, 5);
+    });
+  });
+
+  test("a work queue keeps its messages when its consumer is deleted", { timeout: 20_000 }, async () => {
+    await withJs(JS_OPTS, async ({ jsm, js }) => {
+      await jsm.streams.add({ name: "W", subjects: ["w.>"], retention: "workqueue" as never });
+      await jsm.consumers.add("W", { durable_name: "C", ack_policy: AckPolicy.Explicit });
+      for (let i = 0; i < 3; i++) await js.publish("w.a", `${i}`);
+      await jsm.consumers.delete("W", "C");
+      assert.equal((await jsm.streams.info("W")).state.messages, 3);
+      await jsm.consumers.add("W", { durable_name: "D", ack_policy: AckPolicy.Explicit });
+      const c = await js.consumers.get("W", "D");
+      assert.equal((await c.next())!.seq, 1);
     });
   });
 });

@@ -308,6 +308,7 @@ describe("consumer pause", () => {
       assert.equal(new Date(r.pause_until!).getTime(), until.getTime());
       const ci = await jsm.consumers.info("S", "C");
       assert.equal(ci.paused, true);
+      validate(await api("$JS.API.CONSUMER.INFO.S.C"));
       assert.ok((ci.pause_remaining ?? 0) > 50e9);
       assert.equal(new Date(ci.config.pause_until!).getTime(), until.getTime());
       await js.publish("s.a", "x");
