@@ -1,8 +1,26 @@
 // Pull requests ($JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>): the request body as nats-server
-// reads it (nextReqFromMsg), the queue of waiting requests (round robin between requests, at most
-// max_waiting), and the status messages sent back to requesters and push subscribers.
+// reads it (nextReqFromMsg), the checks of processNextMsgRequest, the queue of waiting requests
+// (round robin between requests, at most max_waiting; expiry, heartbeats, byte budgets: nats-server's
+// processWaiting and nextWaiting), and the status messages sent back to requesters and push
+// subscribers.
 
+import type { ConsumerConfig } from "./consumer-config.js";
 import { jsonType } from "./stream-config.js";
+import { goDuration } from "./time.js";
+
+const NS = 1_000_000;
+
+/** What the queue needs from its consumer. */
+export interface PullSide {
+  /** sends a status message to a requester */
+  send(to: string, block: Buffer): void;
+  /** sends an idle heartbeat to a requester */
+  heartbeat(to: string): void;
+  /** someone still listens on a reply subject */
+  hasInterest(subject: string): boolean;
+  /** messages the consumer could deliver now (pending in the stream plus redeliveries) */
+  available(): number;
+}
 
 /** A pull request waiting for messages. Times are ms (Date.now()). */
 export interface PullRequest {
@@ -138,6 +156,106 @@ export class WaitQueue {
 
   all(): readonly PullRequest[] {
     return this.items;
+  }
+
+  /** A new request (processNextMsgRequest): undefined when queued, else the status to answer with. */
+  request(reply: string, body: Buffer, cfg: ConsumerConfig, side: PullSide): Buffer | undefined {
+    let req: NextRequest;
+    try {
+      req = parseNextRequest(body);
+    } catch (e) {
+      return statusBlock(400, `Bad Request - ${(e as Error).message}`);
+    }
+    if ((cfg.max_batch ?? 0) > 0 && req.batch > cfg.max_batch!) return statusBlock(409, `Exceeded MaxRequestBatch of ${cfg.max_batch}`);
+    if (req.expires > 0 && (cfg.max_expires ?? 0) > 0 && req.expires > cfg.max_expires!) return statusBlock(409, `Exceeded MaxRequestExpires of ${goDuration(cfg.max_expires!)}`);
+    if (req.maxBytes > 0 && (cfg.max_bytes ?? 0) > 0 && req.maxBytes > cfg.max_bytes!) return statusBlock(409, `Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`);
+    if (this.isFull()) this.expire(false, side);
+    const now = Date.now();
+    if (req.noWait) {
+      const msgsPending = side.available();
+      if (msgsPending === 0 && req.expires === 0) {
+        this.last = now;
+        return statusBlock(404, "No Messages");
+      }
+      if (msgsPending > 0 && msgsPending < this.expire(false, side).brp) {
+        this.last = now;
+        return statusBlock(408, "Requests Pending");
+      }
+    }
+    const hb = req.heartbeat > 0 ? Math.max(1, Math.round(req.heartbeat / NS)) : 0;
+    const r: PullRequest = {
+      reply,
+      n: req.batch > 0 ? req.batch : 1,
+      d: 0,
+      b: req.maxBytes > 0 ? req.maxBytes : 0,
+      expires: req.expires > 0 ? now + Math.max(1, Math.round(req.expires / NS)) : 0,
+      received: now,
+      hb,
+      hbt: hb > 0 ? now + hb : 0,
+      noWait: req.noWait,
+    };
+    return this.add(r) ? undefined : statusBlock(409, "Exceeded MaxWaiting");
+  }
+
+  /**
+   * processWaiting: expired requests get 408, no-wait requests at the end of the stream (eos) 404,
+   * those whose requester left are dropped, heartbeats due are sent. Returns the messages still
+   * asked for and when the next expiry or heartbeat is due (0: none).
+   */
+  expire(eos: boolean, side: PullSide): { brp: number; fexp: number } {
+    let fexp = 0;
+    let brp = 0;
+    const now = Date.now();
+    for (const r of [...this.items]) {
+      if (r.expires > 0 && now >= r.expires) {
+        side.send(r.reply, pendingStatus(408, "Request Timeout", r));
+        this.remove(r);
+        continue;
+      }
+      if (eos && r.noWait && (r.expires === 0 || r.d > 0)) {
+        side.send(r.reply, statusBlock(404, "No Messages"));
+        this.remove(r);
+        continue;
+      }
+      if (!side.hasInterest(r.reply)) {
+        this.remove(r);
+        continue;
+      }
+      brp += r.n;
+      if (r.hbt > 0) {
+        if (now >= r.hbt) {
+          side.heartbeat(r.reply);
+          r.hbt = now + r.hb;
+        }
+        if (fexp === 0 || r.hbt < fexp) fexp = r.hbt;
+      }
+      if (r.expires > 0 && (fexp === 0 || r.expires < fexp)) fexp = r.expires;
+    }
+    return { brp, fexp };
+  }
+
+  /** nextWaiting: the request that takes a message of `sz` bytes (and counts it), or undefined. */
+  next(sz: number, side: PullSide): PullRequest | undefined {
+    const now = Date.now();
+    for (let r = this.peek(); r !== undefined; r = this.peek()) {
+      if (r.b > 0) {
+        if (sz <= r.b) {
+          r.b -= sz;
+          if (r.b === 0) r.n = 1;
+        } else {
+          side.send(r.reply, pendingStatus(409, "Message Size Exceeds MaxBytes", r));
+          this.removeHead();
+          continue;
+        }
+      }
+      if (r.expires === 0 || now < r.expires) {
+        if (side.hasInterest(r.reply)) return this.pop();
+      } else {
+        side.send(r.reply, pendingStatus(408, "Request Timeout", r));
+      }
+      this.removeHead();
+    }
+    return undefined;
   }
 
   clear(): PullRequest[] {

@@ -15,12 +15,13 @@ import type { Account } from "../core/account.js";
 import { newSubscription, type Client, type Subscription } from "../core/client.js";
 import { ADVISORY_PREFIX, publishAdvisory } from "./advisories.js";
 import { consumerConfigJson, filtersOf, isDurable, isPush, type ConsumerConfig } from "./consumer-config.js";
-import { CONSUMER_STALLED, LAST_CONSUMER, LAST_STREAM, parseNextRequest, pendingStatus, statusBlock, WaitQueue, type PullRequest } from "./consumer-pull.js";
+import { EMPTY, filterArgOf, headersOnly, numAt, routeAs, sampleFrequency, subsetOf, SubjectFilter } from "./consumer-util.js";
+import { CONSUMER_STALLED, LAST_CONSUMER, LAST_STREAM, pendingStatus, statusBlock, WaitQueue, type PullRequest, type PullSide } from "./consumer-pull.js";
 import { getHeader, H, parseHeaders } from "./headers.js";
 import { nowNs, type ConsumerState, type ConsumerStore, type PendingEntry, type StoredMsg } from "./store/index.js";
 import type { Stream, StreamConsumer } from "./stream.js";
 import { toWire } from "./subjects.js";
-import { goDuration, parseGoDuration, rfc3339Nano } from "./time.js";
+import { parseGoDuration, rfc3339Nano } from "./time.js";
 
 let nextConsumerCid = -3_000_000;
 
@@ -44,73 +45,6 @@ export interface ConsumerOwner {
   acked(c: Consumer, seqs: number[]): void;
   /** The consumer went away by itself (inactive threshold). */
   expired(c: Consumer): void;
-}
-
-/** Matches subjects (latin1, as the core carries them) against a consumer's filters. */
-export class SubjectFilter {
-  private readonly literals = new Set<string>();
-  private readonly patterns: string[][] = [];
-  readonly all: boolean;
-
-  constructor(filters: readonly string[]) {
-    for (const f of filters) {
-      if (f === ">") continue;
-      const t = f.split(".");
-      if (t.includes("*") || t.includes(">")) this.patterns.push(t);
-      else this.literals.add(f);
-    }
-    this.all = filters.length === 0 || filters.includes(">");
-  }
-
-  matches(subject: string): boolean {
-    if (this.all || this.literals.has(subject)) return true;
-    if (this.patterns.length === 0) return false;
-    const s = subject.split(".");
-    outer: for (const p of this.patterns) {
-      for (let i = 0; i < p.length; i++) {
-        const t = p[i];
-        if (t === ">") {
-          if (s.length > i) return true;
-          continue outer;
-        }
-        if (i >= s.length || (t !== "*" && t !== s[i])) continue outer;
-      }
-      if (p.length === s.length) return true;
-    }
-    return false;
-  }
-}
-
-/** Delivers `msg` to whoever subscribes to `match`, with `subject` as the message's subject; returns how many got it. */
-export function routeAs(account: Account, match: string, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): number {
-  const r = account.sublist.match(match);
-  let n = 0;
-  for (const sub of r.psubs) {
-    if (sub.closed) continue;
-    sub.client.deliver(sub, subject, reply, msg, hdrLen);
-    n++;
-  }
-  for (const members of r.qsubs) {
-    const len = members.length;
-    const first = len === 1 ? 0 : Math.floor(Math.random() * len);
-    for (let k = 0; k < len; k++) {
-      const sub = members[(first + k) % len]!;
-      if (sub.closed) continue;
-      sub.client.deliver(sub, subject, reply, msg, hdrLen);
-      n++;
-      break;
-    }
-  }
-  return n;
-}
-
-/** A consumer name for an ephemeral without one (8 characters, as nats-server's). */
-export function generateName(): string {
-  const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-  const b = randomBytes(8);
-  let s = "";
-  for (let i = 0; i < 8; i++) s += alphabet[b[i]! % alphabet.length];
-  return s;
 }
 
 interface Next {
@@ -462,111 +396,30 @@ export class Consumer implements Client, StreamConsumer {
   /** processNextMsgRequest */
   nextRequest(reply: string, body: Buffer): void {
     const wq = this.waiting;
-    const sendErr = (code: number, desc: string) => this.sendStatus(reply, statusBlock(code, desc));
-    if (wq === undefined) return sendErr(409, "Consumer is push based");
-    let req;
-    try {
-      req = parseNextRequest(body);
-    } catch (e) {
-      return sendErr(400, `Bad Request - ${(e as Error).message}`);
-    }
-    const cfg = this.cfg;
-    if ((cfg.max_batch ?? 0) > 0 && req.batch > cfg.max_batch!) return sendErr(409, `Exceeded MaxRequestBatch of ${cfg.max_batch}`);
-    if (req.expires > 0 && (cfg.max_expires ?? 0) > 0 && req.expires > cfg.max_expires!) return sendErr(409, `Exceeded MaxRequestExpires of ${goDuration(cfg.max_expires!)}`);
-    if (req.maxBytes > 0 && (cfg.max_bytes ?? 0) > 0 && req.maxBytes > cfg.max_bytes!) return sendErr(409, `Exceeded MaxRequestMaxBytes of ${cfg.max_bytes}`);
-    if (wq.isFull()) this.processWaiting(false);
-    const now = Date.now();
-    if (req.noWait) {
-      const msgsPending = this.numPending() + this.rdq.length;
-      if (msgsPending === 0 && req.expires === 0) {
-        wq.last = now;
-        return sendErr(404, "No Messages");
-      }
-      if (msgsPending > 0) {
-        const { brp } = this.processWaiting(false);
-        if (msgsPending < brp) {
-          wq.last = now;
-          return sendErr(408, "Requests Pending");
-        }
-      }
-    }
-    const hb = req.heartbeat > 0 ? Math.max(1, Math.round(req.heartbeat / NS)) : 0;
-    const r: PullRequest = {
-      reply,
-      n: req.batch > 0 ? req.batch : 1,
-      d: 0,
-      b: req.maxBytes > 0 ? req.maxBytes : 0,
-      expires: req.expires > 0 ? now + Math.max(1, Math.round(req.expires / NS)) : 0,
-      received: now,
-      hb,
-      hbt: hb > 0 ? now + hb : 0,
-      noWait: req.noWait,
-    };
-    if (!wq.add(r)) return sendErr(409, "Exceeded MaxWaiting");
-    this.signal();
+    if (wq === undefined) return this.sendStatus(reply, statusBlock(409, "Consumer is push based"));
+    const err = wq.request(reply, body, this.cfg, this.pullSide);
+    if (err !== undefined) this.sendStatus(reply, err);
+    else this.signal();
   }
+
+  /** What the wait queue needs from its consumer. */
+  private readonly pullSide: PullSide = {
+    send: (to, block) => this.sendStatus(to, block),
+    heartbeat: (to) => this.sendHeartbeat(to),
+    hasInterest: (s) => this.owner.account.sublist.hasInterest(s),
+    available: () => this.numPending() + this.rdq.length,
+  };
 
   /** Expired requests and requesters gone away are dropped; heartbeats due are sent. */
   private processWaiting(eos: boolean): { brp: number; fexp: number } {
     const wq = this.waiting;
-    let fexp = 0;
-    let brp = 0;
-    if (wq === undefined || wq.isEmpty()) return { brp, fexp };
-    const now = Date.now();
-    const sl = this.owner.account.sublist;
-    for (const r of [...wq.all()]) {
-      const expired = r.expires > 0 && now >= r.expires;
-      if (expired) {
-        this.sendStatus(r.reply, pendingStatus(408, "Request Timeout", r));
-        wq.remove(r);
-        continue;
-      }
-      if (eos && r.noWait && (r.expires === 0 || r.d > 0)) {
-        this.sendStatus(r.reply, statusBlock(404, "No Messages"));
-        wq.remove(r);
-        continue;
-      }
-      if (!sl.hasInterest(r.reply)) {
-        wq.remove(r);
-        continue;
-      }
-      brp += r.n;
-      if (r.hbt > 0) {
-        if (now >= r.hbt) {
-          this.sendHeartbeat(r.reply);
-          r.hbt = now + r.hb;
-        }
-        if (fexp === 0 || r.hbt < fexp) fexp = r.hbt;
-      }
-      if (r.expires > 0 && (fexp === 0 || r.expires < fexp)) fexp = r.expires;
-    }
-    return { brp, fexp };
+    if (wq === undefined || wq.isEmpty()) return { brp: 0, fexp: 0 };
+    return wq.expire(eos, this.pullSide);
   }
 
   /** The next request that can take a message of `sz` bytes (nats-server's nextWaiting). */
   private nextWaiting(sz: number): PullRequest | undefined {
-    const wq = this.waiting!;
-    const sl = this.owner.account.sublist;
-    const now = Date.now();
-    for (let r = wq.peek(); r !== undefined; r = wq.peek()) {
-      if (r.b > 0) {
-        if (sz <= r.b) {
-          r.b -= sz;
-          if (r.b === 0) r.n = 1;
-        } else {
-          this.sendStatus(r.reply, pendingStatus(409, "Message Size Exceeds MaxBytes", r));
-          wq.removeHead();
-          continue;
-        }
-      }
-      if (r.expires === 0 || now < r.expires) {
-        if (sl.hasInterest(r.reply)) return wq.pop();
-      } else {
-        this.sendStatus(r.reply, pendingStatus(408, "Request Timeout", r));
-      }
-      wq.removeHead();
-    }
-    return undefined;
+    return this.waiting!.next(sz, this.pullSide);
   }
 
   // ================================================================ delivery
@@ -1485,55 +1338,4 @@ export class Consumer implements Client, StreamConsumer {
       this.owner.logger.warn(`JetStream consumer '${this.owner.account.name} > ${this.stream.name} > ${this.name}' store delete: ${(e as Error).message}`);
     }
   }
-}
-
-const EMPTY = Buffer.alloc(0);
-
-/** The decimal number in s[start, end), or -1 when it is not one. */
-function numAt(s: string, start: number, end: number): number {
-  if (end <= start) return -1;
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    n = n * 10 + c;
-  }
-  return n;
-}
-
-function filterArgOf(filters: string[]): string | string[] | undefined {
-  if (filters.length === 0) return undefined;
-  if (filters.length === 1) return filters[0] === ">" ? undefined : filters[0];
-  return filters;
-}
-
-/** Every subject matched by `a` is matched by `b`. */
-function subsetOf(a: string, b: string): boolean {
-  const ta = a.split(".");
-  const tb = b.split(".");
-  for (let i = 0; i < tb.length; i++) {
-    const t2 = tb[i]!;
-    if (i >= ta.length) return false;
-    if (t2 === ">") return true;
-    const t1 = ta[i]!;
-    if (t1 === ">") return false;
-    if (t2 === "*") continue;
-    if (t1 === "*" || t1 !== t2) return false;
-  }
-  return ta.length === tb.length;
-}
-
-/** The sampling percentage of sample_freq ("50" or "50%"). */
-function sampleFrequency(s: string | undefined): number {
-  if (!s) return 0;
-  const n = Number(s.endsWith("%") ? s.slice(0, -1) : s);
-  return Number.isFinite(n) ? n : 0;
-}
-
-/** headers_only: the headers with Nats-Msg-Size, no payload. */
-function headersOnly(hdr: Buffer | undefined, size: number): Buffer {
-  if (hdr === undefined || hdr.length === 0) return Buffer.from(`NATS/1.0\r\n${H.MsgSize}: ${size}\r\n\r\n`, "latin1");
-  let s = hdr.latin1Slice(0, hdr.length);
-  if (s.endsWith("\r\n\r\n")) s = s.slice(0, -2);
-  return Buffer.from(`${s}${H.MsgSize}: ${size}\r\n\r\n`, "latin1");
 }
