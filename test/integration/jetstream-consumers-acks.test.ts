@@ -57,9 +57,10 @@ describe("ack policies", () => {
   test("the reply subject carries delivery count, sequences, time and pending", { timeout: 20_000 }, async () => {
     await withJs(JS_OPTS, async ({ jsm, js, nc }) => {
       await jsm.streams.add({ name: "S", subjects: ["s.>"] });
-      const before = BigInt(Date.now()) * 1_000_000n;
+      // the store's nanosecond clock and Date.now() may disagree by a few milliseconds
+      const before = BigInt(Date.now() - 50) * 1_000_000n;
       for (let i = 0; i < 3; i++) await js.publish("s.a", `${i}`);
-      const after = BigInt(Date.now() + 1) * 1_000_000n;
+      const after = BigInt(Date.now() + 50) * 1_000_000n;
       await jsm.consumers.add("S", { durable_name: "C", ack_policy: AckPolicy.Explicit });
       const c = pull(nc, "S", "C", { batch: 2 });
       await c.until((x) => x.msgs.length === 2);
