@@ -6,8 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
-import { RawClient, sleep } from "../test/helpers.js";
+import { RawClient, freePort, sleep } from "../test/helpers.js";
 import { parseConfig, resolveOptions } from "../src/config/index.js";
 import { startResolved } from "../src/index.js";
 import type { Server } from "../src/server/server.js";
@@ -28,13 +27,6 @@ let nats: ChildProcess;
 let natsPort = 0;
 let junction: Server;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 before(async () => {
   natsPort = await freePort();

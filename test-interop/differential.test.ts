@@ -3,21 +3,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
-import { RawClient, startTestServer, sleep } from "../test/helpers.js";
+import { RawClient, freePort, startTestServer, sleep } from "../test/helpers.js";
 import type { Server } from "../src/server/server.js";
 
 let natsServer: ChildProcess;
 let natsPort = 0;
 let junction: Server;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 before(async () => {
   execFileSync("nats-server", ["--version"]); // fails clearly when the package is missing

@@ -1,5 +1,5 @@
 // Shared test helpers: servers on random ports and a raw protocol client.
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, createServer as netServer, type Socket } from "node:net";
 import { startServer } from "../src/index.js";
 import type { Options } from "../src/config/options.js";
 import type { Server } from "../src/server/server.js";
@@ -96,4 +96,13 @@ export async function until(fn: () => boolean | Promise<boolean>, ms = 3000, wha
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);
   }
+}
+
+/** A port that was free a moment ago (for servers started by other programs). */
+export async function freePort(): Promise<number> {
+  const s = netServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
 }
