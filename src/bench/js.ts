@@ -13,7 +13,7 @@
 // The client speaks the NATS protocol itself over node:net, in this process.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +36,9 @@ message and with a push consumer, then key/value puts and gets.
   --window N        PubAcks (and kvget requests) outstanding (default 256)
   --batch N         messages per pull request (default 500)
   --keys N          key/value keys (default 100000)
+  --sync V          the servers' jetstream sync_interval: "always" or a duration such as 1s
+                    (default: each server's own; nats-server before 2.10 has no such setting
+                    and is then skipped)
   --servers a,b     junction,nats-server (default: those installed)
   --url host:port   measure a server already running with JetStream instead (127.0.0.1 only;
                     its streams BENCH and KV_BENCHKV must not exist)
@@ -48,6 +51,7 @@ interface Opts {
   window: number;
   batch: number;
   keys: number;
+  sync: string | undefined;
 }
 
 const CRLF = Buffer.from("\r\n");
@@ -363,18 +367,23 @@ interface Target {
   dir: string;
 }
 
-async function start(name: string): Promise<Target | undefined> {
+async function start(name: string, sync: string | undefined): Promise<Target | undefined> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `bench-js-${name}-`));
+  // Both servers read the same configuration file; sync_interval exists only there.
+  const conf = join(dir, "bench.conf");
+  const store = join(dir, "store");
+  writeFileSync(conf, `jetstream {\n  store_dir: ${JSON.stringify(store)}\n${sync !== undefined ? `  sync_interval: ${JSON.stringify(sync)}\n` : ""}}\n`);
+  const args = ["-c", conf, "-a", "127.0.0.1", "-p", String(port)];
   let child: ChildProcess;
   if (name === "junction") {
     const cmd = junctionCommand();
     if (!cmd) return undefined;
-    child = spawn(cmd.cmd, [...cmd.args, "-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore", detached: true });
+    child = spawn(cmd.cmd, [...cmd.args, ...args], { stdio: "ignore", detached: true });
   } else if (name === "nats-server") {
     const bin = which("nats-server");
     if (!bin) return undefined;
-    child = spawn(bin, ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore", detached: true });
+    child = spawn(bin, args, { stdio: "ignore", detached: true });
   } else return undefined;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -412,7 +421,7 @@ function fmt(n: number): string {
 }
 
 export async function runJsBench(args: string[], out: Out): Promise<number> {
-  const o: Opts = { modes: [...MODES], msgs: 1_000_000, size: 16, window: 256, batch: 500, keys: 100_000 };
+  const o: Opts = { modes: [...MODES], msgs: 1_000_000, size: 16, window: 256, batch: 500, keys: 100_000, sync: undefined };
   let servers = ["junction", "nats-server"];
   let url: number | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -437,6 +446,7 @@ export async function runJsBench(args: string[], out: Out): Promise<number> {
       }
       o.modes = MODES.filter((m) => ms.includes(m));
     } else if (a === "--servers") servers = v.split(",");
+    else if (a === "--sync") o.sync = v;
     else if (a === "--url") {
       const m = /^(?:127\.0\.0\.1|localhost):(\d+)$/.exec(v);
       if (m === null) {
@@ -461,9 +471,10 @@ export async function runJsBench(args: string[], out: Out): Promise<number> {
   if (o.modes.includes("kvget") && !o.modes.includes("kvput")) o.modes.splice(o.modes.indexOf("kvget"), 0, "kvput");
   const results = new Map<string, Map<Mode, number | string>>();
   for (const name of servers) {
-    const t = url !== undefined ? { name, port: url, child: undefined, dir: "" } : await start(name);
+    const t = url !== undefined ? { name, port: url, child: undefined, dir: "" } : await start(name, o.sync);
     if (t === undefined) {
-      process.stderr.write(`junction bench js: ${name} is not available, skipped\n`);
+      const why = o.sync !== undefined ? ` (or does not accept sync_interval: ${o.sync})` : "";
+      process.stderr.write(`junction bench js: ${name} is not available${why}, skipped\n`);
       continue;
     }
     const res = new Map<Mode, number | string>();

@@ -33,3 +33,14 @@ test("bench js: usage and bad arguments", async () => {
   assert.equal(await runBench(["js", "--msgs", "-1"], () => {}), 2);
   assert.equal(await runBench(["js", "--url", "10.0.0.1:4222"], () => {}), 2);
 });
+
+test("bench js --sync: the spawned server stores with that sync_interval", { timeout: 60_000 }, async () => {
+  const lines: string[] = [];
+  const code = await runBench(["js", "--servers", "junction", "--sync", "always", "--mode", "pub", "--msgs", "2000"], (l) => lines.push(l));
+  assert.equal(code, 0);
+  assert.ok(lines.some((l) => /^junction: pub: [\d.]+ k? ?msgs\/s$/.test(l)), lines.join("\n"));
+  // A value the server refuses makes it unavailable rather than measured with its default.
+  const bad: string[] = [];
+  assert.equal(await runBench(["js", "--servers", "junction", "--sync", "sometimes", "--mode", "pub", "--msgs", "10"], (l) => bad.push(l)), 0);
+  assert.ok(!bad.some((l) => l.startsWith("junction: pub")), bad.join("\n"));
+});
