@@ -187,13 +187,14 @@ export class Sublist {
         return hit;
       }
     }
-    const psubs: Subscription[] = [];
-    const qgroups = new Map<string, Subscription[]>();
-    matchLevel(this.root, subject.split("."), 0, psubs, qgroups);
+    const acc: Acc = { psubs: [], qgroups: null };
+    matchLevel(this.root, subject, 0, acc);
+    const psubs = acc.psubs;
+    const qgroups = acc.qgroups;
     let result: MatchResult;
-    if (psubs.length === 0 && qgroups.size === 0) result = EMPTY;
-    else result = { psubs, qsubs: qgroups.size === 0 ? [] : [...qgroups.values()] };
-    const fanout = psubs.length + qgroups.size;
+    if (psubs.length === 0 && qgroups === null) result = EMPTY;
+    else result = { psubs, qsubs: qgroups === null ? [] : [...qgroups.values()] };
+    const fanout = psubs.length + (qgroups === null ? 0 : qgroups.size);
     if (fanout > this.maxFanout) this.maxFanout = fanout;
     this.totalFanout += fanout;
     this.cachedResults++;
@@ -248,9 +249,16 @@ export class Sublist {
   }
 }
 
-function collect(n: Node, psubs: Subscription[], qgroups: Map<string, Subscription[]>): void {
-  for (const s of n.psubs) psubs.push(s);
-  if (n.qsubs !== null) {
+/** What one match gathers; the queue-group map is made only when a queue subscriber matches. */
+interface Acc {
+  psubs: Subscription[];
+  qgroups: Map<string, Subscription[]> | null;
+}
+
+function collect(n: Node, acc: Acc): void {
+  for (const s of n.psubs) acc.psubs.push(s);
+  if (n.qsubs !== null && n.qsubs.size > 0) {
+    const qgroups = (acc.qgroups ??= new Map());
     for (const [q, members] of n.qsubs) {
       let g = qgroups.get(q);
       if (!g) {
@@ -262,16 +270,20 @@ function collect(n: Node, psubs: Subscription[], qgroups: Map<string, Subscripti
   }
 }
 
-function matchLevel(level: Level, tokens: string[], i: number, psubs: Subscription[], qgroups: Map<string, Subscription[]>): void {
-  const last = i === tokens.length - 1;
-  if (level.fwc !== null) collect(level.fwc, psubs, qgroups);
+// Walks the subject in place rather than splitting it: most misses are unique subjects (inboxes,
+// ack subjects, keys) whose tokens are looked up once, so the token array was pure garbage.
+function matchLevel(level: Level, subject: string, start: number, acc: Acc): void {
+  const dot = subject.indexOf(".", start);
+  const last = dot < 0;
+  if (level.fwc !== null) collect(level.fwc, acc);
   if (level.pwc !== null) {
-    if (last) collect(level.pwc, psubs, qgroups);
-    else if (level.pwc.next !== null) matchLevel(level.pwc.next, tokens, i + 1, psubs, qgroups);
+    if (last) collect(level.pwc, acc);
+    else if (level.pwc.next !== null) matchLevel(level.pwc.next, subject, dot + 1, acc);
   }
-  const n = level.nodes.get(tokens[i]);
+  if (level.nodes.size === 0) return;
+  const n = level.nodes.get(last ? (start === 0 ? subject : subject.slice(start)) : subject.slice(start, dot));
   if (n !== undefined) {
-    if (last) collect(n, psubs, qgroups);
-    else if (n.next !== null) matchLevel(n.next, tokens, i + 1, psubs, qgroups);
+    if (last) collect(n, acc);
+    else if (n.next !== null) matchLevel(n.next, subject, dot + 1, acc);
   }
 }

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Sublist } from "../../src/core/sublist.js";
-import { newSubscription, type Client } from "../../src/core/client.js";
+import { newSubscription, type Client, type Subscription } from "../../src/core/client.js";
+import { subjectMatches } from "../../src/core/subject.js";
 
 const client = (cid: number): Client => ({ cid, kind: "internal", echo: true, deliver() {} });
 const c1 = client(1);
@@ -126,4 +127,41 @@ test("onChange listeners hear about inserts and removes once per batch, until th
   sl.insert(sub("d.x"));
   await Promise.resolve();
   assert.equal(calls, 2);
+});
+
+test("random subscriptions and subjects: match agrees with subjectMatches, queue members grouped", () => {
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const tokens = ["a", "b", "c", "$JS", "API", "x1"];
+  const pattern = () => {
+    const n = 1 + rnd(4);
+    const parts: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = rnd(10);
+      if (i === n - 1 && r === 0) parts.push(">");
+      else parts.push(r < 3 ? "*" : tokens[rnd(tokens.length)]!);
+    }
+    return parts.join(".");
+  };
+  const literal = () => Array.from({ length: 1 + rnd(5) }, () => tokens[rnd(tokens.length)]!).join(".");
+  const sl = new Sublist();
+  const subs: Subscription[] = [];
+  for (let i = 0; i < 300; i++) {
+    const s = newSubscription(c1, pattern(), `r${i}`, rnd(4) === 0 ? `q${rnd(3)}` : undefined);
+    subs.push(s);
+    sl.insert(s);
+  }
+  for (let i = 0; i < 3000; i++) {
+    const subject = literal();
+    const r = sl.match(subject);
+    const want = subs.filter((s) => subjectMatches(s.subject, subject));
+    const got = [...r.psubs, ...r.qsubs.flat()];
+    assert.equal(got.length, want.length, subject);
+    assert.deepEqual(new Set(got), new Set(want), subject);
+    for (const g of r.qsubs) assert.equal(new Set(g.map((s) => s.queue)).size, 1, "one queue per group");
+    assert.ok(r.psubs.every((s) => s.queue === undefined || s.queue === null || s.queue === ""));
+  }
 });
