@@ -7,7 +7,6 @@ import { join } from "node:path";
 import { createServer as createNetServer, type Server as NetServer, type Socket } from "node:net";
 import type { Account } from "../core/account.js";
 import type { Client, Subscription } from "../core/client.js";
-import { subjectMatches } from "../core/subject.js";
 import { Authenticator, type AuthOutcome } from "../auth/authenticator.js";
 import type { PermissionSet } from "../auth/permissions.js";
 import type { ResolvedMqttOptions } from "../config/mqtt-options.js";
@@ -23,31 +22,22 @@ import type { Properties, Will } from "./packets.js";
 import {
   AccountStores, allMsgs, decodeMessage, decodeSession, encodeMessage, type StoreSettings,
 } from "./persist.js";
+import { RetainedIndex, type Retained } from "./retained.js";
 import { routing, Session, type MqttSub, type PubContext } from "./session.js";
 import { filterSubjects, parseShared, topicToSubject } from "./topic.js";
-
-export interface Retained {
-  /** byte string */
-  topic: string;
-  subject: string;
-  qos: number;
-  payload: Buffer;
-  props: Properties | undefined;
-  /** 0 = never */
-  expiresAt: number;
-  seq: number;
-}
 
 export interface AccountState {
   readonly account: Account;
   readonly sessions: Map<string, Session>;
-  readonly retained: Map<string, Retained>;
+  readonly retained: RetainedIndex;
   readonly stores: AccountStores;
   replier: Replier | undefined;
 }
 
 /** Granted QoS of a subscription request, or a failure code (0x80, or 5.0's reason). */
 export type SubscribeResult = number;
+
+export type { Retained } from "./retained.js";
 
 const ACK_WAIT_TICK_MIN = 100;
 
@@ -172,7 +162,7 @@ export class MqttBroker {
   state(account: Account): AccountState {
     let st = this.states.get(account);
     if (st === undefined) {
-      st = { account, sessions: new Map(), retained: new Map(), stores: new AccountStores(account.name, this.storeSettings), replier: undefined };
+      st = { account, sessions: new Map(), retained: new RetainedIndex(), stores: new AccountStores(account.name, this.storeSettings), replier: undefined };
       this.states.set(account, st);
     }
     return st;
@@ -282,20 +272,24 @@ export class MqttBroker {
     return true;
   }
 
-  /** Retained messages for a new subscription (not for shared ones). */
+  /**
+   * Retained messages for a new subscription (not for shared ones). The index visits only the
+   * retained subjects the filter can match; a filter's subjects (`x.>` and `x` for `x/#`) match
+   * disjoint sets, so no message comes twice.
+   */
   sendRetained(s: Session, filter: string): void {
     const list = s.subs.get(filter);
     if (list === undefined || list[0]!.queue !== undefined) return;
+    const st = s.state;
+    if (st.retained.size === 0) return;
     const now = Date.now();
-    for (const r of s.state.retained.values()) {
-      if (r.expiresAt !== 0 && r.expiresAt <= now) {
-        this.removeRetained(s.state, r.subject);
-        continue;
-      }
-      for (const sub of list) {
-        if (!subjectMatches(sub.subject, r.subject)) continue;
-        if (sub.wildFirst && r.subject.charCodeAt(0) === 36) break;
-        if (sub.filtered && !s.permissions!.canDeliver(r.subject)) break;
+    for (const sub of list) {
+      for (const r of st.retained.match(sub.subject, sub.wildFirst)) {
+        if (r.expiresAt !== 0 && r.expiresAt <= now) {
+          this.removeRetained(st, r.subject);
+          continue;
+        }
+        if (sub.filtered && !s.permissions!.canDeliver(r.subject)) continue;
         const qos = Math.min(sub.qos, r.qos);
         let props = r.props;
         if (r.expiresAt !== 0) props = { ...props, messageExpiry: Math.max(1, Math.ceil((r.expiresAt - now) / 1000)) };
@@ -306,7 +300,6 @@ export class MqttBroker {
             subId: sub.subId, pid: 0, released: false, sentAt: 0, seq: 0,
           });
         }
-        break;
       }
     }
   }
