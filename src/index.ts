@@ -40,6 +40,7 @@ export async function startResolved(resolved: ResolvedOptions, start: StartOptio
   try {
     if (resolved.http_port !== 0) await startMonitor(server);
     const mqtt = resolved.mqtt ? await startMqtt(server) : undefined;
+    server.mqtt = mqtt;
     if (resolved.websocket) await startWebSocket(server, mqtt ? { mqtt: mqttWebSocketHook(mqtt) } : {});
   } catch (e) {
     await server.close();

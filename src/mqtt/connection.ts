@@ -1,6 +1,7 @@
 // One MQTT network connection: frames and decodes what the client sends, runs CONNECT (auth,
 // session takeover/resume), PUBLISH and the QoS flows, SUBSCRIBE/UNSUBSCRIBE, keep alive and
 // DISCONNECT, and writes packets through a coalesced outbound queue flushed once per turn.
+import { Flow, producing } from "../core/backpressure.js";
 import { Outbound, type Flushable } from "../core/outbound.js";
 import type { AuthOutcome } from "../auth/authenticator.js";
 import { TlsHandshakeError, type Transport } from "../transport/transport.js";
@@ -21,15 +22,9 @@ import { checkFilter, checkTopicName, TopicError, topicToSubject } from "./topic
 const TOPIC_ALIAS_MAX = 100;
 /** QoS 2 publishes a client may have unreleased (5.0 Receive Maximum in CONNACK). */
 const RECEIVE_MAX = 65535;
-/** Outbound bytes waiting in the transport above which a receiver is congested. */
-const STALL_AT = 4 * 1024 * 1024;
-const STALL_MAX_MS = 1000;
 
 const EMPTY = Buffer.alloc(0);
 let scratch = Buffer.allocUnsafe(4096);
-
-/** The MQTT connection whose input is being handled (for backpressure). */
-let producer: MqttConnection | null = null;
 
 export class MqttConnection implements FrameHandler, Flushable {
   dirty = false;
@@ -60,11 +55,8 @@ export class MqttConnection implements FrameHandler, Flushable {
   private lastAllowed = true;
   /** acknowledgements waiting for stored state to reach the OS, in order */
   private acks: { buf: Buffer; ready: boolean }[] | null = null;
-  // backpressure
-  private congested = false;
-  private stalledProducers: MqttConnection[] | null = null;
-  private stalled = false;
-  private stallTimer: NodeJS.Timeout | undefined;
+  /** backpressure: stalls the producers feeding us while we are congested, and us as a producer */
+  private readonly flow: Flow;
   private deadlineTimer: NodeJS.Timeout | undefined;
   inMsgs = 0;
   outMsgs = 0;
@@ -73,6 +65,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     this.framer = new Framer(this);
     // nats-server: a packet may not be larger than max_payload
     this.framer.maxPacket = broker.server.options.max_payload;
+    this.flow = new Flow(this, transport, broker.server.stats);
   }
 
   toString(): string {
@@ -101,11 +94,11 @@ export class MqttConnection implements FrameHandler, Flushable {
   private received(chunk: Buffer): void {
     if (this.closed) return;
     this.lastIn = Date.now();
-    producer = this;
+    const prev = producing(this.flow);
     try {
       this.framer.push(chunk);
     } finally {
-      producer = null;
+      producing(prev);
     }
   }
 
@@ -556,7 +549,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     const stats = this.broker.server.stats;
     stats.outMsgs++;
     stats.outBytes += payload.length;
-    if (this.congested) this.stallProducer();
+    if (this.flow.congested) this.flow.stallProducer();
     if (this.out.size > this.broker.server.options.max_pending) {
       this.slowConsumer();
       return false;
@@ -580,7 +573,7 @@ export class MqttConnection implements FrameHandler, Flushable {
         this.slowConsumer();
         return;
       }
-      if (pending > Math.min(max >> 1, STALL_AT)) this.congested = true;
+      this.flow.wrote(pending, max);
       if (this.deadlineTimer === undefined && !this.closed && this.connected) {
         this.deadlineTimer = setTimeout(() => this.slowConsumer(), this.broker.server.options.write_deadline_ms);
       }
@@ -592,29 +585,7 @@ export class MqttConnection implements FrameHandler, Flushable {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
     }
-    if (this.congested) {
-      this.congested = false;
-      const list = this.stalledProducers;
-      this.stalledProducers = null;
-      if (list !== null) for (const p of list) p.unstall();
-    }
-  }
-
-  /** A publisher feeding a congested receiver stops being read until it drains. */
-  private stallProducer(): void {
-    const p = producer;
-    if (p === null || p === this || p.stalled || p.closed) return;
-    p.stalled = true;
-    p.transport.pause();
-    p.stallTimer = setTimeout(() => p.unstall(), STALL_MAX_MS);
-    (this.stalledProducers ??= []).push(p);
-  }
-
-  private unstall(): void {
-    if (!this.stalled) return;
-    this.stalled = false;
-    clearTimeout(this.stallTimer);
-    if (!this.closed) this.transport.resume();
+    this.flow.drained();
   }
 
   private slowConsumer(): void {
@@ -666,10 +637,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     clearTimeout(this.kaTimer);
     clearTimeout(this.connectTimer);
     clearTimeout(this.deadlineTimer);
-    clearTimeout(this.stallTimer);
-    const list = this.stalledProducers;
-    this.stalledProducers = null;
-    if (list !== null) for (const p of list) p.unstall();
+    this.flow.close();
     const s = this.session;
     if (s !== null && s.conn === this) {
       s.conn = null;

@@ -1,6 +1,7 @@
 // A NATS client connection: the protocol adapter between a Transport and the routing core.
 import type { Account } from "../core/account.js";
 import type { Client, Subscription } from "../core/client.js";
+import { Flow, producing } from "../core/backpressure.js";
 import { Outbound, type Flushable } from "../core/outbound.js";
 import { isValidLiteralSubject, isValidQueueName, isValidSubject } from "../core/subject.js";
 import { TlsHandshakeError, type Transport } from "../transport/transport.js";
@@ -17,11 +18,6 @@ interface NatsSubscription extends Subscription {
   /** a wildcard subscription overlapping a deny permission: check each message's subject */
   filtered: boolean;
 }
-
-/** Outbound bytes waiting in the transport above which a receiver is congested. */
-const STALL_AT = 4 * 1024 * 1024;
-/** The longest a producer waits for one congested receiver before reading again. */
-const STALL_MAX_MS = 1000;
 
 /** allow_responses: at most this many reply subjects are remembered per connection */
 const MAX_TRACKED_REPLIES = 4096;
@@ -84,12 +80,8 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   private pingTimer: NodeJS.Timeout | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
-  /** Our outbound is over the stall threshold: publishers feeding us wait until it drains. */
-  private congested = false;
-  private stalledProducers: NatsConnection[] | null = null;
-  /** We are a producer whose reading is paused for a congested receiver. */
-  private stalled = false;
-  private stallTimer: NodeJS.Timeout | undefined;
+  /** backpressure: stalls the producers feeding us while we are congested, and us as a producer */
+  private readonly flow: Flow;
 
   constructor(
     readonly cid: number,
@@ -101,6 +93,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     this.parser = new Parser(this, { maxPayload: o.max_payload, maxControlLine: o.max_control_line });
     this.authPending = host.authRequired(this);
     this.nonce = host.newNonce();
+    this.flow = new Flow(this, transport, host.stats);
   }
 
   /** Sends INFO and starts reading. */
@@ -126,9 +119,12 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     if (this.closed) return;
     this.lastIn = Date.now();
     const msgs = this.inMsgs;
-    this.host.producer = this;
-    this.parser.parse(chunk);
-    this.host.producer = null;
+    const prev = producing(this.flow);
+    try {
+      this.parser.parse(chunk);
+    } finally {
+      producing(prev);
+    }
     if (this.inMsgs !== msgs) this.lastActivity = this.lastIn;
   }
 
@@ -366,7 +362,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     stats.outMsgs++;
     stats.outBytes += body.length;
     if (sub.max > 0 && sub.delivered >= sub.max) this.removeSub(sub);
-    if (this.congested) this.stallProducer();
+    if (this.flow.congested) this.flow.stallProducer();
     if (this.out.size > this.host.options.max_pending) {
       this.slowConsumer("MaxPending");
       return;
@@ -411,7 +407,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
         this.slowConsumer("MaxPending");
         return;
       }
-      if (pending > Math.min(max >> 1, STALL_AT)) this.congested = true;
+      this.flow.wrote(pending, max);
       if (this.deadlineTimer === undefined && !this.closed) {
         this.deadlineTimer = setTimeout(() => this.slowConsumer("WriteDeadline"), this.host.options.write_deadline_ms);
       }
@@ -423,39 +419,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
       clearTimeout(this.deadlineTimer);
       this.deadlineTimer = undefined;
     }
-    if (this.congested) {
-      this.congested = false;
-      this.releaseProducers();
-    }
-  }
-
-  /**
-   * Backpressure, as nats-server stalls a fast producer: the connection feeding a congested
-   * receiver stops being read until the receiver drains (or STALL_MAX_MS passes). A receiver
-   * that does not drain within write_deadline, or passes max_pending, is still a slow consumer.
-   */
-  private stallProducer(): void {
-    const p = this.host.producer;
-    if (p === null || p === this || p.stalled || p.closed) return;
-    p.stalled = true;
-    p.transport.pause();
-    p.stallTimer = setTimeout(() => p.unstall(), STALL_MAX_MS);
-    (this.stalledProducers ??= []).push(p);
-  }
-
-  private unstall(): void {
-    if (!this.stalled) return;
-    this.stalled = false;
-    clearTimeout(this.stallTimer);
-    this.stallTimer = undefined;
-    if (!this.closed) this.transport.resume();
-  }
-
-  private releaseProducers(): void {
-    const list = this.stalledProducers;
-    if (list === null) return;
-    this.stalledProducers = null;
-    for (const p of list) p.unstall();
+    this.flow.drained();
   }
 
   private slowConsumer(why: "MaxPending" | "WriteDeadline"): void {
@@ -571,8 +535,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     clearTimeout(this.pingTimer);
     clearTimeout(this.authTimer);
     clearTimeout(this.deadlineTimer);
-    clearTimeout(this.stallTimer);
-    this.releaseProducers();
+    this.flow.close();
     for (const sub of this.subs.values()) {
       sub.closed = true;
       this.account.sublist.remove(sub);

@@ -50,6 +50,8 @@ export interface ServerStats {
   outBytes: number;
   slowConsumers: number;
   totalConnections: number;
+  /** how many times a producer was paused for a congested receiver (varz `stalled_clients`) */
+  stalledClients: number;
 }
 
 export type AuthResult =
@@ -70,6 +72,4 @@ export interface ClientHost {
   /** a nonce for this connection's INFO, when nkey users need one */
   newNonce(): string | undefined;
   clientClosed(c: NatsConnection): void;
-  /** the connection whose input is being processed now (the producer of what gets delivered) */
-  producer: NatsConnection | null;
 }

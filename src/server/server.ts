@@ -5,8 +5,10 @@ import { createServer as createServerKey } from "@nats-io/nkeys";
 import type { ResolvedOptions } from "../config/options.js";
 import type { Account } from "../core/account.js";
 import type { JetStream } from "../jetstream/jetstream.js";
+import type { MqttBroker } from "../mqtt/broker.js";
 import { Authenticator, type AuthOutcome } from "../auth/authenticator.js";
 import { setupAccounts } from "./accounts.js";
+import { currentProducer } from "../core/backpressure.js";
 import { FlushScheduler } from "../core/outbound.js";
 import { Logger, silentLogger } from "../logger.js";
 import { NatsConnection } from "../nats/connection.js";
@@ -32,7 +34,7 @@ export class Server implements ClientHost {
   readonly serverName: string;
   readonly logger: Logger;
   readonly scheduler = new FlushScheduler();
-  readonly stats: ServerStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0 };
+  readonly stats: ServerStats = { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0, slowConsumers: 0, totalConnections: 0, stalledClients: 0 };
   readonly globalAccount: Account;
   readonly systemAccount: Account;
   readonly authenticator: Authenticator;
@@ -47,9 +49,10 @@ export class Server implements ClientHost {
   port = 0;
   lameDuck = false;
   running = false;
-  producer: NatsConnection | null = null;
   /** the JetStream engine, when enabled */
   jetstream: JetStream | undefined;
+  /** the MQTT adapter, when an mqtt listener runs (monitoring lists its connections) */
+  mqtt: MqttBroker | undefined;
 
   private netServer: NetServer | undefined;
   /** the client port's TLS (`tls {}`) */
@@ -68,8 +71,8 @@ export class Server implements ClientHost {
     this.serverName = options.server_name ?? this.serverId;
     this.authenticator = new Authenticator(options);
     const setup = setupAccounts(options, (_account, reply) => {
-      const p = this.producer;
-      if (p !== null && p.noResponders) p.noRespondersReply(reply);
+      const p = currentProducer()?.owner;
+      if (p instanceof NatsConnection && p.noResponders) p.noRespondersReply(reply);
     });
     for (const [name, a] of setup.accounts) this.accounts.set(name, a);
     this.imports = setup.imports;
