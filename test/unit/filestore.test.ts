@@ -303,8 +303,19 @@ test("sync_interval always: batches are fsynced before afterWrite", async () => 
   st.stop();
 });
 
-test("fuzz: the file store matches the memory store after every operation and every restart", () => {
-  let seed = 987654321;
+for (const paged of [false, true]) {
+  const what = paged ? " (index paged out: 8-sequence segments, ~3 resident)" : "";
+  test(`fuzz: the file store matches the memory store after every operation and every restart${what}`, () => fuzzAgainstMemory(paged));
+}
+
+function fuzzAgainstMemory(paged: boolean): void {
+  let seed = paged ? 123456789 : 987654321;
+  let evictions = 0;
+  let views = 0;
+  const paging = (f: FileStore): void => {
+    evictions += f.indexStats().evictions;
+    views += f.indexStats().views + f.indexStats().rowReads;
+  };
   const rand = (k: number): number => {
     seed = (seed * 1664525 + 1013904223) >>> 0;
     return seed % k;
@@ -320,7 +331,8 @@ test("fuzz: the file store matches the memory store after every operation and ev
       max_msgs: round === 2 ? 40 : 0,
       max_bytes: round === 3 ? 3000 : 0,
       discard: round === 3 ? "new" : "old",
-    };
+      ...(paged ? { index_segment_size: 8, index_cache_bytes: 700 } : {}),
+    } as StoreConfig;
     let file = new FileStore(cfg);
     const mem = new MemoryStore({ ...cfg, storage: "memory" }, { fileAccounting: true });
     let ts = 1_700_000_000_000_000_000n;
@@ -387,7 +399,8 @@ test("fuzz: the file store matches the memory store after every operation and ev
         else file.maintain();
       } else if (r < 90) {
         log.push("restart");
-        file.stop();
+        paging(file);
+    file.stop();
         file = new FileStore(cfg);
         assert.equal(file.state().lost, undefined);
       } else {
@@ -400,9 +413,12 @@ test("fuzz: the file store matches the memory store after every operation and ev
       if (step % 25 === 0) assert.deepEqual(snapshot(file), snapshot(mem), log.slice(-5).join(" | "));
     }
     assert.deepEqual(snapshot(file), snapshot(mem));
+    paging(file);
     file.stop();
     file = new FileStore(cfg);
     assert.deepEqual(snapshot(file), snapshot(mem));
+    paging(file);
     file.stop();
   }
-});
+  if (paged) assert.ok(evictions > 100 && views > 100, `the index was paged out and read back (${evictions} evictions, ${views} reads)`);
+}

@@ -6,7 +6,7 @@
 import { nowNs } from "./clock.js";
 import { StoreError } from "./errors.js";
 import { DeadlineHeap } from "./heap.js";
-import { SeqIndex, type Segment } from "./seq-index.js";
+import { SeqIndex, type Segment, type SeqIndexOptions } from "./seq-index.js";
 import { Filter, SubjectIndex, type SubjectInfo } from "./subjects.js";
 import type {
   ConsumerStore,
@@ -75,9 +75,9 @@ export abstract class BaseStore implements StreamStore {
   private ageNext = 0;
   private readonly filterCache = new Map<string, Filter>();
 
-  protected constructor(cfg: StoreConfig, withLoc: boolean, withRef: boolean) {
+  protected constructor(cfg: StoreConfig, withLoc: boolean, withRef: boolean, idxOpts?: SeqIndexOptions) {
     this.cfg = normalizeConfig(cfg);
-    this.idx = new SeqIndex(withLoc, withRef);
+    this.idx = new SeqIndex(withLoc, withRef, idxOpts);
   }
 
   get config(): Readonly<StoreConfig> {
@@ -90,7 +90,7 @@ export abstract class BaseStore implements StreamStore {
   protected abstract sizeOf(subjLen: number, hdrLen: number, dataLen: number): number;
   /** Keep/persist a message just added to the index at (seg, slot). */
   protected abstract writeMsg(seq: number, ts: bigint, subject: string, hdr: Buffer | undefined, data: Buffer, ttl: number, seg: Segment, slot: number): void;
-  /** Read a live message's body. */
+  /** Read a live message's body (seg may be a read-only copy of the message's row: see SeqIndex.at). */
   protected abstract readMsg(seq: number, seg: Segment, slot: number): StoredMsg | undefined;
   /** A message is leaving the index (still there when called). */
   protected abstract dropMsg(seq: number, seg: Segment, slot: number, mode: DropMode): void;
@@ -169,6 +169,7 @@ export abstract class BaseStore implements StreamStore {
 
     if ((ttl > 0 && cfg.allow_msg_ttl) || (this.timer === undefined && limit(cfg.max_age) > 0)) this.scheduleTimer();
     if (this.removedQueue.length > 0) this.drainRemoved();
+    this.idx.trim();
     return { seq, ts };
   }
 
@@ -186,14 +187,18 @@ export abstract class BaseStore implements StreamStore {
     this.checkOpen();
     if (!this.idx.has(seq)) return false;
     this.beforeWrite();
-    return this.unindex(seq, "remove");
+    const ok = this.unindex(seq, "remove");
+    this.idx.trim();
+    return ok;
   }
 
   eraseMsg(seq: number): boolean {
     this.checkOpen();
     if (!this.idx.has(seq)) return false;
     this.beforeWrite();
-    return this.unindex(seq, "erase");
+    const ok = this.unindex(seq, "erase");
+    this.idx.trim();
+    return ok;
   }
 
   purge(opts?: PurgeOptions): number {
@@ -222,13 +227,14 @@ export abstract class BaseStore implements StreamStore {
       for (let s = this.idx.next(fs.first, last, id); s >= 0 && victims.length < max; s = this.idx.next(s + 1, last, id)) victims.push(s);
     } else {
       this.idx.forEach(fs.first, last, (s, seg, slot) => {
-        if (f.matchInfo(this.subs.byId(seg.subj[slot])!)) victims.push(s);
+        if (f.matchInfo(this.subs.byId(seg.subj(slot))!)) victims.push(s);
         return victims.length < max;
       });
     }
     if (victims.length === 0) return 0;
     this.beforeWrite();
     for (const s of victims) this.unindex(s, "remove");
+    this.idx.trim();
     return victims.length;
   }
 
@@ -242,6 +248,7 @@ export abstract class BaseStore implements StreamStore {
       for (const s of victims) this.unindex(s, "bulk");
       if (this.msgs === 0) this.firstSeq = this.lastSeq + 1;
       this.writeCompact(seq);
+      this.idx.trim();
       return victims.length;
     }
     // Past the end: everything goes and the next message gets seq.
@@ -267,11 +274,12 @@ export abstract class BaseStore implements StreamStore {
     if (seq >= this.lastSeq) return;
     const victims = this.idx.seqs(seq + 1, this.lastSeq);
     for (let i = victims.length - 1; i >= 0; i--) this.unindex(victims[i], "bulk");
-    const seg = this.idx.seg(seq);
-    if (seg !== undefined) this.lastTs = seg.ts[seq - seg.base];
+    const seg = this.idx.at(seq);
+    if (seg !== undefined) this.lastTs = seg.ts(seq - seg.base);
     this.lastSeq = seq;
     if (this.msgs === 0) this.firstSeq = seq + 1;
     this.writeTruncate(seq);
+    this.idx.trim();
   }
 
   private purgeAll(floor: number): number {
@@ -315,11 +323,11 @@ export abstract class BaseStore implements StreamStore {
 
   /** Remove a live message from the indexes, telling the subclass first. */
   protected unindex(seq: number, mode: DropMode, reason?: RemovalReason): boolean {
-    const seg = this.idx.seg(seq);
+    const seg = this.idx.at(seq);
     if (seg === undefined) return false;
     const slot = seq - seg.base;
-    const info = this.subs.byId(seg.subj[slot])!;
-    const size = seg.size[slot];
+    const info = this.subs.byId(seg.subj(slot))!;
+    const size = seg.size(slot);
     let hdr: Buffer | undefined;
     const report = reason !== undefined && this.handler !== undefined;
     if (report && (reason === "max_age" || reason === "ttl") && limit(this.cfg.subject_delete_marker_ttl) > 0) {
@@ -327,8 +335,10 @@ export abstract class BaseStore implements StreamStore {
       if (!this.idx.has(seq)) return true; // found damaged while reading: already dropped as lost
     }
     this.dropMsg(seq, seg, slot, mode);
-    const prev = seg.prev[slot] === 0 ? 0 : seq - seg.prev[slot];
-    const next = seg.next[slot] === 0 ? 0 : seq + seg.next[slot];
+    const pd = seg.prevD(slot);
+    const nd = seg.nextD(slot);
+    const prev = pd === 0 ? 0 : seq - pd;
+    const next = nd === 0 ? 0 : seq + nd;
     this.idx.link(prev, next);
     this.idx.del(seq);
     this.msgs--;
@@ -354,13 +364,13 @@ export abstract class BaseStore implements StreamStore {
   }
 
   private sizeAt(seq: number): number {
-    const seg = this.idx.seg(seq);
-    return seg === undefined ? 0 : seg.size[seq - seg.base];
+    const seg = this.idx.at(seq);
+    return seg === undefined ? 0 : seg.size(seq - seg.base);
   }
 
   private tsAt(seq: number): bigint {
-    const seg = this.idx.seg(seq);
-    return seg === undefined ? 0n : seg.ts[seq - seg.base];
+    const seg = this.idx.at(seq);
+    return seg === undefined ? 0n : seg.ts(seq - seg.base);
   }
 
   private enforcePerSubject(info: SubjectInfo, maxp: number): void {
@@ -400,12 +410,12 @@ export abstract class BaseStore implements StreamStore {
       const cutoff = nowNs() - BigInt(Math.round(maxAge * 1e6));
       let seq = this.firstSeq;
       while (seq >= 0 && seq <= this.lastSeq) {
-        const seg = this.idx.seg(seq);
+        const seg = this.idx.at(seq);
         if (seg === undefined) {
           seq = this.idx.next(seq + 1, this.lastSeq);
           continue;
         }
-        const ts = seg.ts[seq - seg.base];
+        const ts = seg.ts(seq - seg.base);
         if (ts > cutoff) {
           this.ageNext = tsMs(ts) + maxAge;
           break;
@@ -429,8 +439,8 @@ export abstract class BaseStore implements StreamStore {
         h.pop();
         const ttl = this.ttls.get(seq);
         if (ttl === undefined || ttl <= 0) continue;
-        const seg = this.idx.seg(seq);
-        if (seg === undefined || tsMs(seg.ts[seq - seg.base]) + ttl !== at) continue; // stale entry
+        const seg = this.idx.at(seq);
+        if (seg === undefined || tsMs(seg.ts(seq - seg.base)) + ttl !== at) continue; // stale entry
         this.beforeWrite();
         this.unindex(seq, "remove", "ttl");
         n++;
@@ -439,6 +449,7 @@ export abstract class BaseStore implements StreamStore {
     this.clearTimer();
     this.scheduleTimer();
     this.drainRemoved();
+    this.idx.trim();
     return n;
   }
 
@@ -510,10 +521,13 @@ export abstract class BaseStore implements StreamStore {
     return f;
   }
 
+  /** Read a message and then page out index segments if over the bound (a public read's last step). */
   private loadAt(seq: number): StoredMsg | undefined {
     if (seq < 0) return undefined;
-    const seg = this.idx.seg(seq);
-    return seg === undefined ? undefined : this.readMsg(seq, seg, seq - seg.base);
+    const seg = this.idx.at(seq);
+    const m = seg === undefined ? undefined : this.readMsg(seq, seg, seq - seg.base);
+    this.idx.trim();
+    return m;
   }
 
   loadMsg(seq: number): StoredMsg | undefined {
@@ -551,11 +565,17 @@ export abstract class BaseStore implements StreamStore {
 
   loadNextMsg(filter: string | string[] | undefined, start: number): StoredMsg | undefined {
     this.checkOpen();
-    return this.loadAt(this.nextSeq(filter, start));
+    return this.loadAt(this.nextSeqOf(filter, start));
   }
 
   /** Sequence of the first message at or after start matching the filter(s), or -1. */
   nextSeq(filter: string | readonly string[] | undefined, start: number): number {
+    const s = this.nextSeqOf(filter, start);
+    this.idx.trim();
+    return s;
+  }
+
+  private nextSeqOf(filter: string | readonly string[] | undefined, start: number): number {
     if (start < this.firstSeq) start = this.firstSeq;
     if (this.msgs === 0 || start > this.lastSeq) return -1;
     const f = typeof filter === "string" && isPlainLiteral(filter) ? undefined : this.filter(filter);
@@ -612,13 +632,8 @@ export abstract class BaseStore implements StreamStore {
   getSeqFromTime(ts: bigint): number {
     this.checkOpen();
     if (this.msgs === 0) return this.lastSeq + 1;
-    for (const s of this.idx.segments()) {
-      let lastSlot = s.cap - 1;
-      while (lastSlot >= 0 && s.subj[lastSlot] === 0) lastSlot--;
-      if (lastSlot < 0 || s.ts[lastSlot] < ts) continue;
-      for (let i = 0; i <= lastSlot; i++) if (s.subj[i] !== 0 && s.ts[i] >= ts) return s.base + i;
-    }
-    return this.lastSeq + 1;
+    const s = this.idx.firstAtOrAfter(ts);
+    return s < 0 ? this.lastSeq + 1 : s;
   }
 
   // ---------------------------------------------------------------- state
@@ -644,6 +659,12 @@ export abstract class BaseStore implements StreamStore {
 
   filteredState(start: number, filter?: string | string[], lastPerSubject = false): FilteredState {
     this.checkOpen();
+    const r = this.filteredStateOf(start, filter, lastPerSubject);
+    this.idx.trim();
+    return r;
+  }
+
+  private filteredStateOf(start: number, filter: string | string[] | undefined, lastPerSubject: boolean): FilteredState {
     if (start < this.firstSeq) start = this.firstSeq;
     const none = { msgs: 0, first: 0, last: 0 };
     if (this.msgs === 0 || start > this.lastSeq) return none;
@@ -693,7 +714,7 @@ export abstract class BaseStore implements StreamStore {
     let last = 0;
     const seen = lps ? new Set<number>() : undefined;
     this.idx.forEach(start, this.lastSeq, (s, seg, slot) => {
-      const id = seg.subj[slot];
+      const id = seg.subj(slot);
       const info = this.subs.byId(id)!;
       if (!f.matchInfo(info)) return;
       if (seen !== undefined) {
@@ -746,6 +767,7 @@ export abstract class BaseStore implements StreamStore {
       });
       if (maxAllowed > 0 && seen.size > maxAllowed) throw new StoreError("TOO_MANY_RESULTS");
     }
+    this.idx.trim();
     return [...seen].sort((a, b) => a - b);
   }
 

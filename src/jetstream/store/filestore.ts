@@ -54,6 +54,16 @@ interface Chunk {
   end: number;
 }
 
+/** Internal tuning (tests, benchmarks): not part of the stream configuration. */
+export interface FileStoreTuning {
+  /** Sequences per index segment (default 4096). */
+  index_segment_size?: number;
+  /** Bytes of index segments kept in memory for this stream (default 8 MiB); the rest is paged out. */
+  index_cache_bytes?: number;
+}
+
+const IDLE_CHECK_MS = 5000;
+
 export class FileStore extends BaseStore implements ConsumerOwner {
   readonly type = "file" as const;
   readonly dir: string;
@@ -79,6 +89,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
   private dirty = false;
   private syncTimer: NodeJS.Timeout | undefined;
   private maintTimer: NodeJS.Timeout | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
 
   private readonly reader = new BlockReader();
 
@@ -89,18 +100,26 @@ export class FileStore extends BaseStore implements ConsumerOwner {
   /** What opening the directory found. */
   readonly recovery: RecoveryReport = { blocks: 0, records: 0, truncatedBytes: 0, corruptRecords: 0, lost: { msgs: [], bytes: 0 } };
 
-  constructor(cfg: StoreConfig) {
-    super({ ...cfg, storage: "file" }, true, false);
+  constructor(cfg: StoreConfig & FileStoreTuning) {
+    super({ ...cfg, storage: "file" }, true, false, {
+      segSize: cfg.index_segment_size,
+      // A cache of the index rebuilt on every open (see seq-index.ts).
+      pager: cfg.directory ? { path: join(cfg.directory, "seqidx.cache"), maxBytes: cfg.index_cache_bytes } : undefined,
+    });
     if (!cfg.directory) throw new StoreError("BAD_CONFIG", "file store needs a directory");
     this.dir = cfg.directory;
     this.msgDir = join(this.dir, "msgs");
     this.applyConfig();
     mkdirSync(this.msgDir, { recursive: true });
     const fresh = this.recover();
+    this.idx.trim();
     if (fresh && (cfg.first_seq ?? 0) > 0) this.compact(cfg.first_seq!);
     if (this.maintain(0)) this.scheduleMaintenance();
     this.startSyncTimer();
     this.expireMsgs();
+    // A stream nobody uses gives back most of its resident index (a timer runs between operations).
+    this.idleTimer = setInterval(() => this.idx.trim(true), IDLE_CHECK_MS);
+    this.idleTimer.unref();
   }
 
   private applyConfig(): void {
@@ -167,7 +186,10 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     const end = forEachRecord(
       buf,
       buf.length,
-      (pos, len) => this.recoverRecord(b, buf, pos, len, scan),
+      (pos, len) => {
+        this.recoverRecord(b, buf, pos, len, scan);
+        this.idx.trim();
+      },
       (from, to) => {
         rep.corruptRecords++;
         scan.lostBytes += to - from;
@@ -219,9 +241,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
       } else {
         const ttl = buf.readDoubleLE(pos + 32);
         const seg = this.indexMsg(seq, buf.latin1Slice(pos + HDR, pos + HDR + sl), ts, size, ttl);
-        const slot = seq - seg.base;
-        seg.a![slot] = b.index;
-        seg.b![slot] = pos;
+        seg.setLoc(seq - seg.base, b.index, pos);
         b.live++;
         b.liveBytes += size;
       }
@@ -257,11 +277,10 @@ export class FileStore extends BaseStore implements ConsumerOwner {
 
   protected writeMsg(seq: number, ts: bigint, subject: string, hdr: Buffer | undefined, data: Buffer, ttl: number, seg: Segment, slot: number): void {
     const { blk, off } = this.append(MSG, seq, ts, ttl, subject, hdr, data);
-    seg.a![slot] = blk.index;
-    seg.b![slot] = off;
+    seg.setLoc(slot, blk.index, off);
     blk.notePhys(seq);
     blk.live++;
-    blk.liveBytes += seg.size[slot];
+    blk.liveBytes += seg.size(slot);
   }
 
   /** Encode a record into the current batch, rolling over to a new block when this one is full. */
@@ -416,9 +435,9 @@ export class FileStore extends BaseStore implements ConsumerOwner {
   }
 
   protected dropMsg(seq: number, seg: Segment, slot: number, mode: DropMode): void {
-    const blk = this.blockMap.get(seg.a![slot])!;
-    const off = seg.b![slot];
-    const size = seg.size[slot];
+    const blk = this.blockMap.get(seg.blk(slot))!;
+    const off = seg.off(slot);
+    const size = seg.size(slot);
     blk.live--;
     blk.liveBytes -= size;
     blk.deadBytes += size;
@@ -532,8 +551,8 @@ export class FileStore extends BaseStore implements ConsumerOwner {
   // ================================================================ reading
 
   protected readMsg(seq: number, seg: Segment, slot: number): StoredMsg | undefined {
-    const blk = this.blockMap.get(seg.a![slot]);
-    const off = seg.b![slot];
+    const blk = this.blockMap.get(seg.blk(slot));
+    const off = seg.off(slot);
     if (blk === undefined) return undefined;
     let buf: Buffer;
     let pos: number;
@@ -543,9 +562,9 @@ export class FileStore extends BaseStore implements ConsumerOwner {
       pos = c.start + (off - c.off);
     } else {
       // A record is at most 10 bytes longer than its accounted size (6 with headers): read that much.
-      const r = this.reader.read(blk, off, seg.size[slot] + 10, true);
+      const r = this.reader.read(blk, off, seg.size(slot) + 10, true);
       if (r === undefined || validRecordAt(r.buf, r.pos, r.end) === 0 || r.buf[r.pos + 8] !== MSG || r.buf.readDoubleLE(r.pos + 16) !== seq) {
-        this.markLost(seq, seg.size[slot]);
+        this.markLost(seq, seg.size(slot));
         return undefined;
       }
       buf = r.buf;
@@ -557,10 +576,10 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     const h0 = pos + HDR + sl;
     return {
       seq,
-      subject: this.subs.byId(seg.subj[slot])!.name,
+      subject: this.subs.byId(seg.subj(slot))!.name,
       hdr: hl > 0 ? buf.subarray(h0, h0 + hl) : undefined,
       data: buf.subarray(h0 + hl, pos + len),
-      ts: seg.ts[slot],
+      ts: seg.ts(slot),
       ttl: buf.readDoubleLE(pos + 32),
     };
   }
@@ -607,6 +626,12 @@ export class FileStore extends BaseStore implements ConsumerOwner {
    */
   maintain(maxCompactions = 1): boolean {
     if (this.closed || this.writeErr !== undefined) return false;
+    const more = this.maintainBlocks(maxCompactions);
+    this.idx.trim();
+    return more;
+  }
+
+  private maintainBlocks(maxCompactions: number): boolean {
     this.writePending();
     let compactions = 0;
     for (;;) {
@@ -657,15 +682,19 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     const out = Buffer.allocUnsafe(end);
     let o = 0;
     const moves: [number, number][] = [];
+    // Where the index has this block's live messages (one pass, without loading paged-out segments).
+    const liveAt = new Map<number, number>();
+    if (b.firstSeq > 0) {
+      this.idx.forEach(b.firstSeq, b.lastSeq, (s, seg, slot) => {
+        if (seg.blk(slot) === b.index) liveAt.set(s, seg.off(slot));
+      });
+    }
     const kept = { tombs: [] as number[], floors: [] as number[], dmap: [] as number[], first: 0, last: 0, maxMark: 0, deadBytes: 0 };
     forEachRecord(buf, end, (pos, len) => {
       const type = buf[pos + 8];
       const seq = buf.readDoubleLE(pos + 16);
       let live = false;
-      if (type === MSG) {
-        const seg = this.idx.seg(seq);
-        live = seg !== undefined && seg.a![seq - seg.base] === b.index && seg.b![seq - seg.base] === pos;
-      }
+      if (type === MSG) live = liveAt.get(seq) === pos;
       if (keep(type, seq, live)) {
         buf.copy(out, o, pos, pos + len);
         if (type === MSG || type === ERASED) {
@@ -704,10 +733,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     }
     renameSync(tmp, b.path);
     fsyncDir(this.msgDir);
-    for (const [seq, off] of moves) {
-      const seg = this.idx.seg(seq)!;
-      seg.b![seq - seg.base] = off;
-    }
+    for (const [seq, off] of moves) this.idx.setLoc(seq, b.index, off);
     const live = b.live;
     const liveBytes = b.liveBytes;
     b.resetStats();
@@ -790,6 +816,8 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     super.stop();
     if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
     if (this.maintTimer !== undefined) clearTimeout(this.maintTimer);
+    if (this.idleTimer !== undefined) clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
     if (this.consumerTimer !== undefined) clearTimeout(this.consumerTimer);
     this.syncTimer = this.maintTimer = this.consumerTimer = undefined;
     for (const b of this.blocks) this.closeBlock(b);
@@ -798,6 +826,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     for (const cb of w) cb(this.writeErr);
     this.cache = [];
     this.reader.close();
+    this.idx.close();
   }
 
   delete(): void {
@@ -863,6 +892,11 @@ export class FileStore extends BaseStore implements ConsumerOwner {
   consumerGone(c: FileConsumerStore): void {
     this.dirtyConsumers.delete(c);
     this.consumers.delete(c.name);
+  }
+
+  /** The sequence index's memory and paging counters (tests and monitoring). */
+  indexStats(): { residentBytes: number; segments: number; loads: number; evictions: number; writes: number; rowReads: number; views: number } {
+    return { residentBytes: this.idx.residentBytes, segments: this.idx.segmentCount, ...this.idx.stats };
   }
 
   /** Block files currently in use (tests and monitoring). */

@@ -94,10 +94,10 @@ export class MemoryStore extends BaseStore {
     const h0 = body.off;
     return {
       seq,
-      subject: this.subs.byId(seg.subj[slot])!.name,
+      subject: this.subs.byId(seg.subj(slot))!.name,
       hdr: body.hl > 0 ? buf.subarray(h0, h0 + body.hl) : undefined,
       data: body.dl > 0 ? buf.subarray(h0 + body.hl, h0 + body.hl + body.dl) : EMPTY,
-      ts: seg.ts[slot],
+      ts: seg.ts(slot),
       ttl: body.ttl,
     };
   }
