@@ -362,6 +362,7 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
       this.filters = nf;
       this.filterArg = filterArgOf(nf);
       this.matcher = new SubjectFilter(nf);
+      this.stream.refilterConsumer(this);
       this.computeNumPending();
     }
     this.rateAt = 0;

@@ -203,8 +203,9 @@ export class ConsumerSet implements ConsumerOwner {
     }
   }
 
+  /** Does a consumer taking `subject` still need the message? (Only those can: the stream's filter index says which.) */
   private needed(seq: number, subject: string): boolean {
-    for (const o of this.consumers.values()) if (o.needAck(seq, subject)) return true;
+    for (const o of this.stream.consumersFor(subject)) if (this.consumers.get(o.name)?.needAck(seq, subject)) return true;
     return false;
   }
 

@@ -18,6 +18,7 @@ import { subjectsCollide, isValidPublishSubject, toWire, fromWire } from "./subj
 import { goDuration, parseGoDuration, rfc3339Nano } from "./time.js";
 import { SubjectTransform } from "./transform.js";
 import { handleDirectGet } from "./direct.js";
+import { FilterIndex } from "./consumer-index.js";
 import { findSourcePositions, SourceLink, sourceIndexName, type LinkHost } from "./sourcing.js";
 
 let nextStreamCid = -1_000_000;
@@ -43,6 +44,8 @@ export interface StreamHost {
 /** A consumer as the stream sees it (implemented by the consumer layer). */
 export interface StreamConsumer {
   readonly name: string;
+  /** the subjects it takes (wire forms; empty or absent: all): only messages on them are offered */
+  readonly filterSubjects?: readonly string[];
   /** a message was stored (after the PubAck decision) */
   onStored?(seq: number, subject: string): void;
   /** messages were purged; `firstSeq` is the stream's new first sequence, `filter` the purge's subject filter */
@@ -95,6 +98,8 @@ export class Stream implements Client {
   /** Nats-Msg-Id of the last message stored */
   lmsgId = "";
   readonly consumers = new Map<string, StreamConsumer>();
+  /** the consumers by filter subject: a message is offered only to those taking its subject */
+  private readonly cindex = new FilterIndex<StreamConsumer>();
 
   private subs: Subscription[] = [];
   private directSubs: Subscription[] = [];
@@ -458,7 +463,7 @@ export class Stream implements Client {
 
   /** Tells consumers (of a stored message) and the streams sourcing from this one. */
   private stored(seq: number, subject: string, kept: boolean): void {
-    if (kept && this.consumers.size > 0) for (const c of this.consumers.values()) c.onStored?.(seq, subject);
+    if (kept && this.consumers.size > 0) for (const c of this.cindex.match(subject)) c.onStored?.(seq, subject);
     if (this.taps.size > 0) for (const t of this.taps) t();
   }
 
@@ -583,8 +588,7 @@ export class Stream implements Client {
   }
 
   private hasInterest(subject: string): boolean {
-    for (const c of this.consumers.values()) if (c.isInterested === undefined || c.isInterested(subject)) return true;
-    return false;
+    return this.cindex.has(subject);
   }
 
   /** Nats-Rollup after a store: keep `keep` messages on the subject (sub) or in the stream (all). */
@@ -726,7 +730,7 @@ export class Stream implements Client {
   // ================================================================ removals and delete markers
 
   private removed(ev: RemovedMsg): void {
-    if (this.consumers.size > 0) for (const c of this.consumers.values()) c.onRemoved?.(ev.seq, ev.subject);
+    if (this.consumers.size > 0) for (const c of this.cindex.match(ev.subject)) c.onRemoved?.(ev.seq, ev.subject);
     const sdm = this.cfg.subject_delete_marker_ttl ?? 0;
     if (sdm <= 0 || !ev.lastForSubject || (ev.reason !== "max_age" && ev.reason !== "ttl")) return;
     if (ev.hdr !== undefined) {
@@ -778,7 +782,7 @@ export class Stream implements Client {
   deleteMsg(seq: number, noErase: boolean): boolean {
     const subject = this.consumers.size > 0 ? this.store.subjectForSeq(seq) : undefined;
     const ok = noErase ? this.store.removeMsg(seq) : this.store.eraseMsg(seq);
-    if (ok && subject !== undefined) for (const c of this.consumers.values()) c.onRemoved?.(seq, subject);
+    if (ok && subject !== undefined) for (const c of this.cindex.match(subject)) c.onRemoved?.(seq, subject);
     return ok;
   }
 
@@ -848,10 +852,23 @@ export class Stream implements Client {
 
   attachConsumer(c: StreamConsumer): void {
     this.consumers.set(c.name, c);
+    this.cindex.add(c, c.filterSubjects ?? []);
   }
 
   detachConsumer(name: string): void {
+    const c = this.consumers.get(name);
+    if (c !== undefined) this.cindex.remove(c);
     this.consumers.delete(name);
+  }
+
+  /** A consumer's filters changed. */
+  refilterConsumer(c: StreamConsumer): void {
+    if (this.consumers.get(c.name) === c) this.cindex.add(c, c.filterSubjects ?? []);
+  }
+
+  /** The consumers taking `subject`. */
+  consumersFor(subject: string): StreamConsumer[] {
+    return this.cindex.match(subject);
   }
 
   // ================================================================ lifecycle
@@ -880,6 +897,7 @@ export class Stream implements Client {
     this.taps.clear();
     for (const c of this.consumers.values()) c.delete();
     this.consumers.clear();
+    this.cindex.clear();
     this.closed = true;
     this.unsubscribe(this.subs);
     this.unsubscribe(this.directSubs);

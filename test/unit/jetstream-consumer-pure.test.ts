@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { checkConsumerConfig, checkConsumerUpdate, consumerConfigJson, decodeCreateRequest, sameConsumerConfig, setConsumerDefaults, type ConsumerConfig } from "../../src/jetstream/consumer-config.js";
 import { parseNextRequest, WaitQueue, type PullRequest, type PullSide } from "../../src/jetstream/consumer-pull.js";
 import { headersOnly, numAt, subsetOf, SubjectFilter } from "../../src/jetstream/consumer-util.js";
+import { FilterIndex } from "../../src/jetstream/consumer-index.js";
 import { JsonError, type StreamConfig } from "../../src/jetstream/stream-config.js";
 
 const stream = { name: "S", subjects: ["s.>"], retention: "limits", num_replicas: 1, consumer_limits: {} } as unknown as StreamConfig;
@@ -123,4 +124,55 @@ test("subject filters, subsets, ack numbers, headers only", () => {
   assert.deepEqual([numAt("x.123.y", 2, 5), numAt("x.1a3", 2, 5), numAt("", 0, 0)], [123, -1, -1]);
   assert.equal(headersOnly(undefined, 5).toString(), "NATS/1.0\r\nNats-Msg-Size: 5\r\n\r\n");
   assert.equal(headersOnly(Buffer.from("NATS/1.0\r\nK: v\r\n\r\n"), 2).toString(), "NATS/1.0\r\nK: v\r\nNats-Msg-Size: 2\r\n\r\n");
+});
+
+test("the filter index: each consumer taking a subject, once; the same answers as the consumers' own filters", () => {
+  const ix = new FilterIndex<string>();
+  ix.add("all", []);
+  ix.add("gt", [">"]);
+  ix.add("lit", ["a.b"]);
+  ix.add("two", ["a.*", "a.b"]);
+  ix.add("deep", ["a.>"]);
+  ix.add("mid", ["*.b.*"]);
+  const sorted = (s: string) => ix.match(s).sort();
+  assert.deepEqual(sorted("a.b"), ["all", "deep", "gt", "lit", "two"]);
+  assert.deepEqual(sorted("a.b.c"), ["all", "deep", "gt", "mid"]);
+  assert.deepEqual(sorted("a"), ["all", "gt"]);
+  ix.remove("all");
+  ix.remove("gt");
+  assert.equal(ix.has("z"), false);
+  assert.equal(ix.has("x.b.y"), true);
+  ix.add("two", ["z"]);
+  assert.deepEqual(sorted("a.c"), ["deep"]);
+  assert.deepEqual(sorted("z"), ["two"]);
+  for (const x of ["lit", "two", "deep", "mid"]) ix.remove(x);
+  assert.equal(ix.size, 0);
+  assert.deepEqual(ix.match("a.b"), []);
+
+  // random filters and subjects over a small alphabet, checked against SubjectFilter
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const tok = () => ["a", "b", "c"][rnd(3)]!;
+  const filters = new Map<number, string[]>();
+  for (let i = 0; i < 300; i++) {
+    const fs: string[] = [];
+    for (let k = rnd(3); k >= 0; k--) {
+      const n = 1 + rnd(3);
+      const t = Array.from({ length: n }, (_, j) => (rnd(4) === 0 ? "*" : j === n - 1 && rnd(5) === 0 ? ">" : tok()));
+      fs.push(t.join("."));
+    }
+    if (rnd(30) === 0) fs.length = 0;
+    filters.set(i, fs);
+    ix.add(String(i), fs);
+    if (rnd(5) === 0) {
+      ix.remove(String(i));
+      filters.delete(i);
+    }
+  }
+  for (let r = 0; r < 200; r++) {
+    const subject = Array.from({ length: 1 + rnd(4) }, tok).join(".");
+    const want = [...filters].filter(([, fs]) => new SubjectFilter(fs).matches(subject)).map(([i]) => String(i)).sort();
+    assert.deepEqual(ix.match(subject).sort(), want, subject);
+    assert.equal(ix.has(subject), want.length > 0);
+  }
 });
