@@ -27,6 +27,12 @@ export interface MqttOptions {
   reject_qos2_publish?: boolean;
   /** grant QoS 1 to QoS 2 subscriptions */
   downgrade_qos2_subscribe?: boolean;
+  /**
+   * The longest keep alive a client may ask for, in seconds (or a duration); 0 or absent: no
+   * limit. A 5.0 client asking for more, or for 0, is told this value (Server Keep Alive); a 3.1.1
+   * client is refused (identifier rejected), as mosquitto's max_keepalive does.
+   */
+  max_keepalive?: number | string;
 }
 
 export interface ResolvedMqttOptions {
@@ -48,6 +54,8 @@ export interface ResolvedMqttOptions {
   js_api_timeout_ms?: number;
   reject_qos2_publish: boolean;
   downgrade_qos2_subscribe: boolean;
+  /** seconds; absent: no limit */
+  max_keepalive?: number;
 }
 
 export const MQTT_DEFAULTS = {

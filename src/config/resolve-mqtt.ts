@@ -1,6 +1,7 @@
 // The `mqtt { }` block, with nats-server's keys and checks (parseMQTT, validateMQTTOptions):
 // listen/host/port, tls, no_auth_user, authorization { username, password, token, timeout },
-// ack_wait, max_ack_pending and the JetStream-related settings it accepts. As in nats-server, an
+// ack_wait, max_ack_pending and the JetStream-related settings it accepts, plus max_keepalive
+// (mosquitto's option: nats-server has no MQTT 5 and no Server Keep Alive). As in nats-server, an
 // MQTT listener needs an explicit server_name, an mqtt no_auth_user must name a configured user,
 // and the block's username/token cannot be mixed with a users table.
 import { MQTT_DEFAULTS, type ResolvedMqttOptions } from "./mqtt-options.js";
@@ -73,6 +74,19 @@ const MQTT_KEYS: Record<string, KeyHandler> = {
   consumer_inactive_threshold: dur("consumer_inactive_threshold_ms"),
   reject_qos2_publish: bool("reject_qos2_publish"),
   downgrade_qos2_subscribe: bool("downgrade_qos2_subscribe"),
+  // not a nats-server key (it has no MQTT 5); mosquitto's name and unit: whole seconds, 0 = no limit
+  max_keepalive: (r, m, v, loc) => {
+    let secs: number | undefined;
+    if (typeof v === "number") secs = r.int(loc, v, 0, 0xffff);
+    else if (typeof v === "string") {
+      const ms = r.duration(loc, v);
+      if (ms === undefined) return;
+      if (ms % 1000 !== 0) return void r.error(loc, `"${loc.path}" must be a whole number of seconds, got ${JSON.stringify(v)}`);
+      if (ms > 0xffff * 1000) return void r.error(loc, `"${loc.path}" must be at most 65535 seconds, got ${JSON.stringify(v)}`);
+      secs = ms / 1000;
+    } else return void r.error(loc, `"${loc.path}" must be a number of seconds or a duration, got ${describe(v)}`);
+    if (secs !== undefined) m.max_keepalive = secs;
+  },
 };
 MQTT_KEYS.net = MQTT_KEYS.host!;
 MQTT_KEYS.authentication = MQTT_KEYS.authorization!;
@@ -168,5 +182,6 @@ export function resolveMqtt(r: Resolver, b: Builder, v: unknown, loc: Loc): void
   if (m.stream_replicas !== undefined) out.stream_replicas = m.stream_replicas;
   if (m.consumer_inactive_threshold_ms !== undefined) out.consumer_inactive_threshold_ms = m.consumer_inactive_threshold_ms;
   if (m.js_api_timeout_ms !== undefined) out.js_api_timeout_ms = m.js_api_timeout_ms;
+  if (m.max_keepalive) out.max_keepalive = m.max_keepalive;
   b.mqtt = out;
 }

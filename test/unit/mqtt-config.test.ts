@@ -60,3 +60,19 @@ test("programmatic options", () => {
   assert.equal(r.mqtt!.max_ack_pending, 10);
   assert.throws(() => resolveOptions({ mqtt: { port: -1 } }), { message: "mqtt requires server name to be explicitly set" });
 });
+
+test("max_keepalive: seconds or a duration, 0 = no limit; bad values refused", () => {
+  assert.equal(conf("server_name: s\nmqtt { port: 1, max_keepalive: 30 }").mqtt!.max_keepalive, 30);
+  assert.equal(conf('server_name: s\nmqtt { port: 1, max_keepalive: "2m" }').mqtt!.max_keepalive, 120);
+  assert.equal(conf("server_name: s\nmqtt { port: 1, max_keepalive: 65535 }").mqtt!.max_keepalive, 65535);
+  assert.equal(conf("server_name: s\nmqtt { port: 1, max_keepalive: 0 }").mqtt!.max_keepalive, undefined);
+  assert.equal(conf("server_name: s\nmqtt { port: 1 }").mqtt!.max_keepalive, undefined);
+  assert.equal(resolveOptions({ server_name: "s", mqtt: { port: -1, max_keepalive: 5 } }).mqtt!.max_keepalive, 5);
+  fails("server_name: s\nmqtt { port: 1, max_keepalive: 65536 }", ['j.conf:2:17: "mqtt.max_keepalive" must be between 0 and 65535, got 65536']);
+  fails("server_name: s\nmqtt { port: 1, max_keepalive: -1 }", ['j.conf:2:17: "mqtt.max_keepalive" must be between 0 and 65535, got -1']);
+  fails("server_name: s\nmqtt { port: 1, max_keepalive: 1.5 }", ['j.conf:2:17: "mqtt.max_keepalive" must be an integer, got number 1.5']);
+  fails('server_name: s\nmqtt { port: 1, max_keepalive: "1500ms" }', ['j.conf:2:17: "mqtt.max_keepalive" must be a whole number of seconds, got "1500ms"']);
+  fails('server_name: s\nmqtt { port: 1, max_keepalive: "19h" }', ['j.conf:2:17: "mqtt.max_keepalive" must be at most 65535 seconds, got "19h"']);
+  fails('server_name: s\nmqtt { port: 1, max_keepalive: "often" }', ['j.conf:2:17: "mqtt.max_keepalive": invalid duration "often" (use e.g. "2s", "1m30s", "250ms", "1h")']);
+  fails("server_name: s\nmqtt { port: 1, max_keepalive: true }", ['j.conf:2:17: "mqtt.max_keepalive" must be a number of seconds or a duration, got boolean true']);
+});
