@@ -1,5 +1,6 @@
-// /connz: open and recently closed client connections, sorted and paged as nats-server does.
-import type { NatsConnection } from "../nats/connection.js";
+// /connz: open and recently closed client connections (NATS and MQTT), sorted and paged as
+// nats-server does.
+import { viewOf, type ConnView, type MonitoredConnection } from "./conn-view.js";
 import type { MonitorContext } from "./context.js";
 import { BadRequest, goDurationMs, page, rfc3339, uptime, type Query } from "./format.js";
 
@@ -24,6 +25,8 @@ export interface ConnzOptions {
   state: ConnState;
   user: string;
   acc: string;
+  /** only the MQTT connection with this client identifier */
+  mqttClient: string;
 }
 
 /** Reads and checks the query; throws BadRequest with nats-server's texts. */
@@ -49,6 +52,7 @@ export function connzOptions(q: Query): ConnzOptions {
     cid, state,
     user: q.get("user"),
     acc: q.get("acc"),
+    mqttClient: q.get("mqtt_client"),
   };
 }
 
@@ -66,42 +70,43 @@ function decodeState(s: string): ConnState {
   throw new BadRequest(`Error decoding state for ${s}`);
 }
 
-interface Row {
-  c: NatsConnection;
-  start: number;
-  last: number;
-  stop: number;
-}
+type Row = ConnView;
 
 export function connz(ctx: MonitorContext, opts: ConnzOptions): Record<string, unknown> {
   const s = ctx.server;
   const now = Date.now();
   const wantOpen = opts.state !== "closed";
   const wantClosed = opts.state !== "open";
-  const matches = (c: NatsConnection): boolean =>
-    (opts.acc === "" || c.account.name === opts.acc) && (opts.user === "" || c.user === opts.user);
+  const matches = (c: ConnView): boolean =>
+    (opts.acc === "" || c.account === opts.acc) && (opts.user === "" || c.user === opts.user) &&
+    (opts.mqttClient === "" || c.mqttClient === opts.mqttClient);
 
-  let conns: NatsConnection[] = [];
+  const mqtt = s.mqtt?.conns;
+  let rows: Row[] = [];
   if (opts.cid > 0) {
-    const open = wantOpen ? s.clients.get(opts.cid) : undefined;
-    if (open) conns.push(open);
+    let open: MonitoredConnection | undefined;
+    if (wantOpen) {
+      open = s.clients.get(opts.cid);
+      if (open === undefined && mqtt) for (const c of mqtt) if (c.cid === opts.cid) open = c;
+    }
+    if (open) rows.push(viewOf(open));
     else if (wantClosed) {
       const closed = s.closedClients.find((c) => c.cid === opts.cid);
-      if (closed) conns.push(closed);
+      if (closed) rows.push(viewOf(closed));
     }
-    conns = conns.filter(matches);
+    rows = rows.filter(matches);
   } else {
-    if (wantOpen) for (const c of s.clients.values()) if (matches(c)) conns.push(c);
-    if (wantClosed) for (const c of s.closedClients) if (matches(c)) conns.push(c);
+    const add = (c: MonitoredConnection): void => {
+      const v = viewOf(c);
+      if (matches(v)) rows.push(v);
+    };
+    if (wantOpen) {
+      for (const c of s.clients.values()) add(c);
+      if (mqtt) for (const c of mqtt) add(c);
+    }
+    if (wantClosed) for (const c of s.closedClients) add(c);
   }
-  const total = conns.length;
-
-  const rows: Row[] = conns.map((c) => ({
-    c,
-    start: c.start.getTime(),
-    last: c.lastActivity,
-    stop: c.stop?.getTime() ?? 0,
-  }));
+  const total = rows.length;
   sortRows(rows, opts.sort, now);
   const shown = page(rows, opts.offset, opts.limit).map((r) => connInfo(r, now, opts));
   return {
@@ -118,31 +123,31 @@ export function connz(ctx: MonitorContext, opts: ConnzOptions): Record<string, u
 
 function sortRows(rows: Row[], sort: SortOpt, now: number): void {
   // nats-server sorts every key but cid, start, uptime and reason in descending order
-  const desc = (f: (r: Row) => number) => (a: Row, b: Row) => f(b) - f(a) || a.c.cid - b.c.cid;
-  const asc = (f: (r: Row) => number) => (a: Row, b: Row) => f(a) - f(b) || a.c.cid - b.c.cid;
+  const desc = (f: (r: Row) => number) => (a: Row, b: Row) => f(b) - f(a) || a.cid - b.cid;
+  const asc = (f: (r: Row) => number) => (a: Row, b: Row) => f(a) - f(b) || a.cid - b.cid;
   let cmp: (a: Row, b: Row) => number;
   switch (sort) {
     case "cid":
     case "start":
-      cmp = asc((r) => r.c.cid);
+      cmp = asc((r) => r.cid);
       break;
     case "subs":
-      cmp = desc((r) => r.c.subs.size);
+      cmp = desc((r) => r.numSubs);
       break;
     case "pending":
-      cmp = desc((r) => pending(r.c));
+      cmp = desc((r) => r.pending());
       break;
     case "msgs_to":
-      cmp = desc((r) => r.c.outMsgs);
+      cmp = desc((r) => r.outMsgs);
       break;
     case "msgs_from":
-      cmp = desc((r) => r.c.inMsgs);
+      cmp = desc((r) => r.inMsgs);
       break;
     case "bytes_to":
-      cmp = desc((r) => r.c.outBytes);
+      cmp = desc((r) => r.outBytes);
       break;
     case "bytes_from":
-      cmp = desc((r) => r.c.inBytes);
+      cmp = desc((r) => r.inBytes);
       break;
     case "last":
       cmp = desc((r) => r.last);
@@ -157,10 +162,10 @@ function sortRows(rows: Row[], sort: SortOpt, now: number): void {
       cmp = desc((r) => r.stop);
       break;
     case "reason":
-      cmp = (a, b) => cmpStr(a.c.closedReason ?? "", b.c.closedReason ?? "") || a.c.cid - b.c.cid;
+      cmp = (a, b) => cmpStr(a.reason ?? "", b.reason ?? "") || a.cid - b.cid;
       break;
     case "rtt":
-      cmp = desc((r) => r.c.rttMs);
+      cmp = desc((r) => r.rttMs);
       break;
   }
   rows.sort(cmp);
@@ -170,25 +175,15 @@ function cmpStr(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function pending(c: NatsConnection): number {
-  if (c.closed) return 0;
-  try {
-    return c.pendingBytes;
-  } catch {
-    return 0;
-  }
-}
-
 /** One connection as connz lists it, fields in nats-server's order; empty optional ones are left out. */
-function connInfo(r: Row, now: number, opts: ConnzOptions): Record<string, unknown> {
-  const c = r.c;
+function connInfo(c: Row, now: number, opts: ConnzOptions): Record<string, unknown> {
   // a closed connection is shown as it was when it closed
-  const at = c.closed && r.stop > 0 ? r.stop : now;
+  const at = c.closed && c.stop > 0 ? c.stop : now;
   const t = c.transport;
   const ci: Record<string, unknown> = {
     cid: c.cid,
     kind: "Client",
-    type: t.type === "websocket" ? "websocket" : "nats",
+    type: c.type,
     ip: "",
     port: 0,
   };
@@ -196,21 +191,21 @@ function connInfo(r: Row, now: number, opts: ConnzOptions): Record<string, unkno
     ci.ip = t.remoteAddress;
     ci.port = t.remotePort;
   }
-  ci.start = rfc3339(r.start);
-  ci.last_activity = rfc3339(r.last);
+  ci.start = rfc3339(c.start);
+  ci.last_activity = rfc3339(c.last);
   if (c.closed) {
-    if (r.stop > 0) ci.stop = rfc3339(r.stop);
-    if (c.closedReason) ci.reason = c.closedReason;
+    if (c.stop > 0) ci.stop = rfc3339(c.stop);
+    if (c.reason) ci.reason = c.reason;
   }
   ci.rtt = goDurationMs(c.rttMs);
-  ci.uptime = uptime(at - r.start);
-  ci.idle = uptime(at - r.last);
-  ci.pending_bytes = pending(c);
+  ci.uptime = uptime(at - c.start);
+  ci.idle = uptime(at - c.last);
+  ci.pending_bytes = c.pending();
   ci.in_msgs = c.inMsgs;
   ci.out_msgs = c.outMsgs;
   ci.in_bytes = c.inBytes;
   ci.out_bytes = c.outBytes;
-  ci.subscriptions = c.subs.size;
+  ci.subscriptions = c.numSubs;
   if (c.name) ci.name = c.name;
   if (c.lang) ci.lang = c.lang;
   if (c.version) ci.version = c.version;
@@ -225,22 +220,23 @@ function connInfo(r: Row, now: number, opts: ConnzOptions): Record<string, unkno
   }
   if (opts.auth) {
     if (c.user) ci.authorized_user = c.user;
-    if (c.account.name !== "$G") ci.account = c.account.name;
+    if (c.account !== undefined && c.account !== "$G") ci.account = c.account;
   }
-  if (c.subs.size > 0) {
+  if (c.numSubs > 0) {
     if (opts.subsDetail) {
-      ci.subscriptions_list_detail = [...c.subs.values()].map((sub) => {
+      ci.subscriptions_list_detail = c.subs().map((sub) => {
         const d: Record<string, unknown> = { subject: sub.subject };
         if (sub.queue !== undefined) d.qgroup = sub.queue;
         d.sid = sub.sid;
-        d.msgs = sub.delivered;
+        d.msgs = sub.msgs;
         if (sub.max > 0) d.max = sub.max;
         d.cid = c.cid;
         return d;
       });
     } else if (opts.subs) {
-      ci.subscriptions_list = [...c.subs.values()].map((sub) => sub.subject);
+      ci.subscriptions_list = c.subs().map((sub) => sub.subject);
     }
   }
+  if (c.mqttClient !== undefined) ci.mqtt_client = c.mqttClient;
   return ci;
 }

@@ -62,6 +62,7 @@ export function accountz(ctx: MonitorContext, q: Query): Record<string, unknown>
   if (!a) throw new BadRequest(`Account ${name} does not exist`);
   let clients = 0;
   for (const c of s.clients.values()) if (c.account === a) clients++;
+  if (s.mqtt) for (const c of s.mqtt.conns) if (c.state?.account === a) clients++;
   const detail: Record<string, unknown> = { account_name: name, update_time: rfc3339(s.startTime) };
   if (name === "$SYS") detail.is_system = true;
   Object.assign(detail, {

@@ -1,5 +1,6 @@
 // /varz: the server's identity, configuration limits and runtime counters, with nats-server's
 // field names and units (Go durations in nanoseconds, timeouts in seconds, times in RFC 3339).
+import { MQTT_DEFAULTS } from "../config/mqtt-options.js";
 import { JUNCTION_VERSION, SERVER_VERSION } from "../version.js";
 import { cores, type MonitorContext } from "./context.js";
 import { rfc3339, uptime } from "./format.js";
@@ -44,7 +45,7 @@ export function varz(ctx: MonitorContext): Record<string, unknown> {
   v.cluster = {};
   v.gateway = {};
   v.leaf = {};
-  v.mqtt = {};
+  v.mqtt = mqttVarz(ctx);
   v.websocket = websocketVarz(ctx);
   const js = s.jetstream;
   v.jetstream = js === undefined ? {} : { config: js.configJson(), stats: js.statsJson(), limits: {} };
@@ -59,7 +60,8 @@ export function varz(ctx: MonitorContext): Record<string, unknown> {
   v.gomaxprocs = 1;
   v.cpu = ctx.cpu.sample();
   const st = s.stats;
-  v.connections = s.clients.size;
+  // MQTT clients are clients too (nats-server counts them alike)
+  v.connections = s.clients.size + (s.mqtt?.conns.size ?? 0);
   v.total_connections = st.totalConnections;
   v.routes = 0;
   v.remotes = 0;
@@ -74,7 +76,7 @@ export function varz(ctx: MonitorContext): Record<string, unknown> {
   v.out_client_bytes = st.outBytes;
   v.slow_consumers = st.slowConsumers;
   v.stale_connections = 0;
-  v.stalled_clients = 0;
+  v.stalled_clients = st.stalledClients;
   v.subscriptions = s.numSubscriptions();
   v.http_req_stats = Object.fromEntries(ctx.reqStats);
   v.config_load_time = rfc3339(configLoadTime(ctx));
@@ -103,6 +105,29 @@ function websocketVarz(ctx: MonitorContext): Record<string, unknown> {
   if (ws.same_origin) out.same_origin = true;
   if (ws.allowed_origins.length > 0) out.allowed_origins = [...ws.allowed_origins];
   if (ws.compression) out.compression = true;
+  return out;
+}
+
+/**
+ * The `mqtt` section: empty unless configured; unset fields are left out (Go's omitempty), so
+ * ack_wait and max_ack_pending show only when set to something else than the defaults.
+ */
+function mqttVarz(ctx: MonitorContext): Record<string, unknown> {
+  const m = ctx.server.options.mqtt;
+  if (!m) return {};
+  const out: Record<string, unknown> = {};
+  if (m.host) out.host = m.host;
+  const port = ctx.server.mqttPort ?? m.port;
+  if (port > 0) out.port = port;
+  if (m.no_auth_user) out.no_auth_user = m.no_auth_user;
+  if (m.auth_timeout_ms) out.auth_timeout = m.auth_timeout_ms / 1000;
+  if (m.tls?.map) out.tls_map = true;
+  // nats-server reports its TLS timeout default even without tls {}
+  out.tls_timeout = m.tls ? m.tls.timeout_ms / 1000 : TLS_TIMEOUT_SECONDS;
+  if (m.tls?.pinned_certs) out.tls_pinned_certs = [...m.tls.pinned_certs];
+  if (m.js_domain) out.js_domain = m.js_domain;
+  if (m.ack_wait_ms !== MQTT_DEFAULTS.ack_wait_ms) out.ack_wait = m.ack_wait_ms * NS_PER_MS;
+  if (m.max_ack_pending !== MQTT_DEFAULTS.max_ack_pending) out.max_ack_pending = m.max_ack_pending;
   return out;
 }
 

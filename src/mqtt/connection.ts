@@ -15,6 +15,7 @@ import {
   AUTH, CONNECT, DISCONNECT, PACKET_NAMES, PINGREQ, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBSCRIBE,
   UNSUBSCRIBE, type ConnectPacket, type Properties, type Will,
 } from "./packets.js";
+import { closedReasonOf } from "./closed-reason.js";
 import type { Session } from "./session.js";
 import { checkFilter, checkTopicName, TopicError, topicToSubject } from "./topic.js";
 
@@ -58,8 +59,19 @@ export class MqttConnection implements FrameHandler, Flushable {
   /** backpressure: stalls the producers feeding us while we are congested, and us as a producer */
   private readonly flow: Flow;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  // for monitoring (connz)
+  readonly start = new Date();
+  /** when messages or subscriptions last came in or messages went out (ms since the epoch) */
+  lastActivity = this.start.getTime();
+  /** outMsgs at the last flush: a flush that carries messages counts as activity */
+  private flushedMsgs = 0;
+  stop: Date | undefined;
+  /** why the connection ended, in nats-server's words (connz `reason`) */
+  closedReason: string | undefined;
   inMsgs = 0;
   outMsgs = 0;
+  inBytes = 0;
+  outBytes = 0;
 
   constructor(readonly cid: number, readonly transport: Transport, private readonly broker: MqttBroker) {
     this.framer = new Framer(this);
@@ -263,21 +275,6 @@ export class MqttConnection implements FrameHandler, Flushable {
       this.finish(`account ${r.account} not found`, false);
       return;
     }
-    // max_keepalive (mosquitto's option): a 5.0 client asking for more, or for none, is told the
-    // limit (Server Keep Alive); a 3.1.1 client cannot be told, so it is refused rather than cut
-    // off at a keep alive it never asked for
-    const maxKa = this.broker.options.max_keepalive ?? 0;
-    let keepAlive = c.keepAlive;
-    let serverKeepAlive: number | undefined;
-    if (maxKa > 0 && (keepAlive === 0 || keepAlive > maxKa)) {
-      if (!v5) {
-        log.error(`${this} - keep alive of ${keepAlive}s refused (max_keepalive ${maxKa}s)`);
-        this.writeNow(encodeConnack(false, 0x02, false));
-        this.finish("keep alive refused", false);
-        return;
-      }
-      keepAlive = serverKeepAlive = maxKa;
-    }
     clearTimeout(this.connectTimer);
     const broker = this.broker;
     const st = broker.state(account);
@@ -317,13 +314,12 @@ export class MqttConnection implements FrameHandler, Flushable {
       this.clientAliasMax = p?.topicAliasMaximum ?? 0;
       this.clientMaxPacket = p?.maximumPacketSize ?? 0;
     }
-    this.keepAliveMs = keepAlive * 1000;
+    this.keepAliveMs = c.keepAlive * 1000;
     if (this.keepAliveMs > 0) this.armKeepAlive(this.keepAliveMs * 1.5);
     let props: Properties | undefined;
     if (v5) {
       props = { topicAliasMaximum: TOPIC_ALIAS_MAX, maximumPacketSize: this.framer.maxPacket };
       if (assigned !== undefined) props.assignedClientId = assigned;
-      if (serverKeepAlive !== undefined) props.serverKeepAlive = serverKeepAlive;
       if (broker.options.reject_qos2_publish) props.maximumQoS = 1;
     }
     const present = existing !== undefined && !c.clean;
@@ -382,6 +378,8 @@ export class MqttConnection implements FrameHandler, Flushable {
     const s = this.session!;
     const server = this.broker.server;
     this.inMsgs++;
+    this.inBytes += p.payload.length;
+    this.lastActivity = this.lastIn;
     server.stats.inMsgs++;
     server.stats.inBytes += p.payload.length;
     if (!this.lastAllowed) {
@@ -453,6 +451,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     const v5 = this.v5;
     const pkt = decodeSubscribe(body, v5);
     const s = this.session!;
+    this.lastActivity = this.lastIn;
     const subId = pkt.props?.subscriptionIds?.[0];
     const codes: number[] = [];
     const fresh: { filter: string; rh: number; isNew: boolean }[] = [];
@@ -562,6 +561,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     this.out.bytes(n >= 8192 ? Buffer.from(scratch.subarray(0, n)) : scratch.subarray(0, n));
     this.out.bytes(payload);
     this.outMsgs++;
+    this.outBytes += payload.length;
     const stats = this.broker.server.stats;
     stats.outMsgs++;
     stats.outBytes += payload.length;
@@ -575,7 +575,12 @@ export class MqttConnection implements FrameHandler, Flushable {
   }
 
   flush(): void {
-    if (!this.closed) this.flushNow();
+    if (this.closed) return;
+    if (this.outMsgs !== this.flushedMsgs) {
+      this.flushedMsgs = this.outMsgs;
+      this.lastActivity = Date.now();
+    }
+    this.flushNow();
   }
 
   private flushNow(): void {
@@ -649,6 +654,8 @@ export class MqttConnection implements FrameHandler, Flushable {
     if (this.closed) return;
     if (!abort) this.flushNow();
     this.closed = true;
+    this.stop = new Date();
+    this.closedReason = closedReasonOf(reason);
     this.framer.stop();
     clearTimeout(this.kaTimer);
     clearTimeout(this.connectTimer);
@@ -670,6 +677,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     }
     this.will = undefined;
     this.broker.connectionClosed(this);
+    this.broker.server.rememberClosed(this);
     this.out.release();
     if (abort) this.transport.destroy();
     else this.transport.end();

@@ -6,6 +6,7 @@ import type { ResolvedOptions } from "../config/options.js";
 import type { Account } from "../core/account.js";
 import type { JetStream } from "../jetstream/jetstream.js";
 import type { MqttBroker } from "../mqtt/broker.js";
+import type { MqttConnection } from "../mqtt/connection.js";
 import { Authenticator, type AuthOutcome } from "../auth/authenticator.js";
 import { setupAccounts } from "./accounts.js";
 import { currentProducer } from "../core/backpressure.js";
@@ -41,7 +42,8 @@ export class Server implements ClientHost {
   private readonly imports: { close(): void }[];
   readonly accounts = new Map<string, Account>();
   readonly clients = new Map<number, NatsConnection>();
-  readonly closedClients: NatsConnection[] = [];
+  /** recently closed client connections, NATS and MQTT alike (as nats-server keeps them) */
+  readonly closedClients: (NatsConnection | MqttConnection)[] = [];
   readonly startTime = new Date();
   /** the listeners that modules (monitoring, websocket) started, by name */
   readonly listeners = new Map<string, Listener>();
@@ -307,6 +309,11 @@ export class Server implements ClientHost {
 
   clientClosed(c: NatsConnection): void {
     if (!this.clients.delete(c.cid)) return;
+    this.rememberClosed(c);
+  }
+
+  /** Keeps a closed connection for `/connz?state=closed`, the oldest going first. */
+  rememberClosed(c: NatsConnection | MqttConnection): void {
     this.closedClients.push(c);
     if (this.closedClients.length > MAX_CLOSED_CLIENTS) this.closedClients.shift();
   }
