@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SeqIndex, type Segment } from "../../src/jetstream/store/seq-index.js";
+import { SeqBits } from "../../src/jetstream/store/block.js";
 
 const root = mkdtempSync(join(tmpdir(), "junction-seqidx-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -140,4 +141,25 @@ test("an index without a pager never pages out", () => {
   ix.trim(true);
   assert.equal(ix.stats.evictions, 0);
   assert.equal(ix.residentBytes, 251 * 4 * 24); // seqs 1..1000 touch segments 0..250
+});
+
+test("a block's deleted-message bitmap answers like a Set (growing both ways)", () => {
+  const rand = rng(42);
+  for (let round = 0; round < 20; round++) {
+    const bits = new SeqBits();
+    const set = new Set<number>();
+    const center = rand(3) === 0 ? rand(20) : 1_000_000 + rand(1000);
+    for (let i = 0; i < 500; i++) {
+      const s = Math.max(0, center + rand(4000) - 2000);
+      bits.add(s);
+      set.add(s);
+      const q = Math.max(0, center + rand(5000) - 2500);
+      assert.equal(bits.has(q), set.has(q), `has ${q}`);
+      assert.equal(bits.size, set.size);
+    }
+    for (const s of set) assert.ok(bits.has(s));
+    bits.clear();
+    assert.equal(bits.size, 0);
+    assert.equal(bits.has(center), false);
+  }
 });

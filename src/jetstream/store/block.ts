@@ -9,6 +9,61 @@ export function blockFileName(index: number): string {
 
 export const BLOCK_FILE = /^(\d{8,})\.blk$/;
 
+/**
+ * A set of sequences as a bitmap over the range it has seen: the deleted messages of one block lie
+ * within the block's range of sequences, so this costs one bit per sequence of that range at most
+ * (a Set would cost tens of bytes per deleted message).
+ */
+export class SeqBits {
+  private base = 0;
+  private bits = new Uint8Array(0);
+  size = 0;
+
+  has(seq: number): boolean {
+    const i = seq - this.base;
+    return i >= 0 && i < this.bits.length * 8 && (this.bits[i >>> 3] & (1 << (i & 7))) !== 0;
+  }
+
+  add(seq: number): void {
+    if (this.has(seq)) return;
+    this.cover(seq);
+    const i = seq - this.base;
+    this.bits[i >>> 3] |= 1 << (i & 7);
+    this.size++;
+  }
+
+  clear(): void {
+    this.base = 0;
+    this.bits = new Uint8Array(0);
+    this.size = 0;
+  }
+
+  private cover(seq: number): void {
+    const b = this.bits;
+    if (b.length === 0) {
+      this.base = Math.floor(seq / 8) * 8;
+      this.bits = new Uint8Array(16);
+      return;
+    }
+    if (seq < this.base) {
+      // Grow downwards with some slack (deletes below the first one seen are usually near it).
+      const nb = Math.max(0, Math.floor(seq / 8) * 8 - (b.length >> 1) * 8);
+      const shift = (this.base - nb) / 8;
+      const n = new Uint8Array(b.length + shift);
+      n.set(b, shift);
+      this.base = nb;
+      this.bits = n;
+      return;
+    }
+    const need = ((seq - this.base) >>> 3) + 1;
+    if (need > b.length) {
+      const n = new Uint8Array(Math.max(need, b.length * 2));
+      n.set(b);
+      this.bits = n;
+    }
+  }
+}
+
 export class Block {
   /** Bytes in the block, including records not yet written to the OS. */
   size = 0;
@@ -20,9 +75,13 @@ export class Block {
   /** Accounted size of deleted messages still physically here (reclaimable by compaction). */
   deadBytes = 0;
   /** Deleted messages still physically in this block (their tombstones may live in later blocks). */
-  readonly dmap = new Set<number>();
-  /** Sequences of the tombstones this block holds. */
+  readonly dmap = new SeqBits();
+  /**
+   * Sequences of this block's tombstones that may still be needed (pruneTombs drops the others:
+   * once a tombstone is not needed it never is again), and the largest tombstone in the file.
+   */
   tombs: number[] = [];
+  maxTomb = 0;
   /** FLOOR records this block holds. */
   floors: number[] = [];
   /** Range of message records (live or not) physically in the block; 0 when none. */
@@ -45,6 +104,11 @@ export class Block {
     return new Block(index, join(dir, blockFileName(index)));
   }
 
+  addTomb(seq: number): void {
+    this.tombs.push(seq);
+    if (seq > this.maxTomb) this.maxTomb = seq;
+  }
+
   notePhys(seq: number): void {
     if (this.firstSeq === 0 || seq < this.firstSeq) this.firstSeq = seq;
     if (seq > this.lastSeq) this.lastSeq = seq;
@@ -56,6 +120,7 @@ export class Block {
     this.deadBytes = 0;
     this.dmap.clear();
     this.tombs = [];
+    this.maxTomb = 0;
     this.floors = [];
     this.firstSeq = 0;
     this.lastSeq = 0;
@@ -129,8 +194,14 @@ export function floorNeeded(blocks: readonly Block[], floor: number, b: Block): 
   return false;
 }
 
+/** Forget the tombstones of b that no longer hide anything (memory; the records stay in the file). */
+export function pruneTombs(blocks: readonly Block[], b: Block): void {
+  if (b.tombs.length > 0) b.tombs = b.tombs.filter((t) => tombNeeded(blocks, t, b));
+}
+
 export function removable(blocks: readonly Block[], b: Block): boolean {
-  for (const t of b.tombs) if (tombNeeded(blocks, t, b)) return false;
+  pruneTombs(blocks, b);
+  if (b.tombs.length > 0) return false;
   for (const f of b.floors) if (floorNeeded(blocks, f, b)) return false;
   return true;
 }

@@ -15,7 +15,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, unlinkSync, writeSync, writevSync } from "node:fs";
 import { join } from "node:path";
 import { BaseStore, type DropMode } from "./base.js";
-import { Block, BLOCK_FILE, blockFileName, floorNeeded, removable, tombNeeded } from "./block.js";
+import { Block, BLOCK_FILE, blockFileName, floorNeeded, pruneTombs, removable, tombNeeded } from "./block.js";
 import { nowNs } from "./clock.js";
 import { StoreError } from "./errors.js";
 import { BlockReader } from "./block-reader.js";
@@ -163,6 +163,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
       this.scanBlock(b, i === indexes.length - 1, scan);
     }
     rep.blocks = indexes.length;
+    for (const b of this.blocks) pruneTombs(this.blocks, b);
     if (this.msgs > 0) this.firstSeq = this.idx.first();
     else this.firstSeq = this.lastSeq > 0 || scan.sawFloor ? this.lastSeq + 1 : 0;
     const lostSeqs = [...lost].sort((a, b) => a - b);
@@ -246,7 +247,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
         b.liveBytes += size;
       }
     } else if (type === DEL) {
-      b.tombs.push(seq);
+      b.addTomb(seq);
       scan.lost.delete(seq);
       if (this.idx.has(seq)) this.unindex(seq, "bulk");
     } else if (type === FLOOR) {
@@ -400,6 +401,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
   private rollover(): void {
     const old = this.active;
     this.writePending();
+    pruneTombs(this.blocks, old);
     if (this.syncAlways) {
       try {
         fsyncSync(old.wfd);
@@ -444,7 +446,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     blk.dmap.add(seq);
     if (mode !== "bulk") {
       const t = this.append(DEL, seq, nowNs(), 0, "", undefined, undefined);
-      t.blk.tombs.push(seq);
+      t.blk.addTomb(seq);
       if (mode === "erase") this.eraseAt(blk, off, size + 10);
     }
     if (blk !== this.active && (blk.live === 0 || blk.deadBytes > blk.size / 2)) this.scheduleMaintenance();
@@ -533,7 +535,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     // Rewrite every block holding anything above seq: messages above go, and so do tombstones
     // and marks that speak of sequences above it.
     for (const b of [...this.blocks]) {
-      const above = b.lastSeq > seq || b.maxMark > seq + 1 || b.tombs.some((t) => t > seq);
+      const above = b.lastSeq > seq || b.maxMark > seq + 1 || b.maxTomb > seq;
       if (!above) continue;
       this.rewriteBlock(b, (type, s, live) => {
         if (type === MSG) return live;
@@ -742,6 +744,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     b.deadBytes = kept.deadBytes;
     for (const s of kept.dmap) b.dmap.add(s);
     b.tombs = kept.tombs;
+    b.maxTomb = kept.tombs.reduce((m, t) => (t > m ? t : m), 0);
     b.floors = kept.floors;
     b.firstSeq = kept.first;
     b.lastSeq = kept.last;

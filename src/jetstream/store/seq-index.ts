@@ -22,6 +22,7 @@
 import { closeSync, ftruncateSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 
 const DEFAULT_SEG = 4096;
+const ROW_RING = 4;
 const NO_TS = -(2n ** 63n);
 const EMPTY_U = new Uint32Array(0);
 const EMPTY_T = new BigInt64Array(0);
@@ -50,7 +51,8 @@ export class Segment {
 
   constructor(
     readonly no: number,
-    readonly base: number,
+    /** First sequence of the segment (of the row, for a one-row copy). */
+    public base: number,
     /** Words per row. */
     readonly w: number,
     withRef: boolean,
@@ -165,6 +167,9 @@ export class SeqIndex {
   private idleMark = 0;
   private scratch: ArrayBuffer | undefined;
   private readonly io = Buffer.alloc(8);
+  private readonly rows: { seg: Segment; io: Buffer }[] = [];
+  private rowNext = 0;
+  private lastRowSeg = -1;
   /** Counters (tests and monitoring). */
   readonly stats = { loads: 0, evictions: 0, writes: 0, rowReads: 0, views: 0 };
 
@@ -179,6 +184,13 @@ export class SeqIndex {
     this.path = opts?.pager?.path;
     this.maxBytes = this.path === undefined ? Infinity : (opts?.pager?.maxBytes ?? DEFAULT_MAX);
     if (this.path !== undefined) rmSync(this.path, { force: true });
+    for (let k = 0; k < ROW_RING; k++) {
+      const seg = new Segment(-1, 0, this.w, false);
+      const ab = new ArrayBuffer(this.w * 4);
+      seg.adopt(ab, 1);
+      seg.res = false;
+      this.rows.push({ seg, io: Buffer.from(ab) });
+    }
   }
 
   /** Bytes of segment rows in memory. */
@@ -648,18 +660,28 @@ export class SeqIndex {
     v.release();
   }
 
-  /** One row of a paged-out segment, as a one-row segment based at seq (or undefined when not live). */
+  /**
+   * One row of a paged-out segment, as a one-row segment based at seq (or undefined when not
+   * live). The rows come from a small ring: a result stays valid for the next few at() calls.
+   */
   private row(s: Segment, seq: number): Segment | undefined {
     const i = seq - s.base;
     if (i >= s.cap) return undefined;
-    const rowBytes = this.w * 4;
-    const buf = new ArrayBuffer(rowBytes);
-    this.readFully(new Uint8Array(buf), s.fslot * this.rec + i * rowBytes);
-    const r = new Segment(-1, seq, this.w, false);
-    r.adopt(buf, 1);
-    r.res = false;
+    if (s.no === this.lastRowSeg) {
+      // Two reads in a row from one paged-out segment: a sequential reader. Load it.
+      this.load(s);
+      this.hot = s;
+      return s.u[i * s.w + F_SUBJ] !== 0 ? s : undefined;
+    }
+    this.lastRowSeg = s.no;
+    const r = this.rows[this.rowNext++ & (ROW_RING - 1)];
+    const len = this.w * 4;
+    const pos = s.fslot * this.rec + i * len;
+    if (readSync(this.fd, r.io, 0, len, pos) !== len) this.readFully(r.io.subarray(0, len), pos);
     this.stats.rowReads++;
-    return r.u[F_SUBJ] === 0 ? undefined : r;
+    if (r.seg.u[F_SUBJ] === 0) return undefined;
+    r.seg.base = seq;
+    return r.seg;
   }
 
   private readField(s: Segment, i: number, field: number): number {
