@@ -277,12 +277,17 @@ function resolveImport(r: Resolver, v: unknown, loc: Loc): ResolvedImport | unde
   return im;
 }
 
+/**
+ * nats-server maps an import's subject onto `to` wildcard by wildcard: the n-th `*` of one is
+ * the n-th `*` of the other, and a trailing `>` carries the rest, wherever the tokens sit
+ * (`$JS.API.>` → `JS.A.API.>`).
+ */
 function sameWildcards(a: string, b: string): boolean {
   if (!hasWildcard(a) && !hasWildcard(b)) return true;
   const x = a.split(".");
   const y = b.split(".");
-  if (x.length !== y.length) return false;
-  return x.every((t, i) => (t === "*" || t === ">") === (y[i] === "*" || y[i] === ">") && (t !== "*" && t !== ">" ? true : t === y[i]));
+  const stars = (t: string[]) => t.filter((s) => s === "*").length;
+  return stars(x) === stars(y) && (x[x.length - 1] === ">") === (y[y.length - 1] === ">");
 }
 
 /** `accounts { NAME { users, exports, imports, default_permissions } }` */

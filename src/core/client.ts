@@ -13,8 +13,11 @@ export interface Client {
    * Hands a message to the client. `msg` holds the header block (first `hdrLen` bytes, 0 when
    * there are none) followed by the payload. Must not block and must not write to a socket:
    * a connection queues the frame and flushes it later in the turn.
+   * `routed` is the subject the message was matched on when it differs from the `subject` shown
+   * (a JetStream delivery routed on its deliver or reply subject shows the stored subject):
+   * imports route on it, and keep showing `subject`.
    */
-  deliver(sub: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void;
+  deliver(sub: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number, routed?: string): void;
 }
 
 export interface Subscription {

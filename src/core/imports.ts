@@ -10,21 +10,55 @@ import { newSubscription, type Client, type Subscription } from "./client.js";
 /** Subscription kind for the internal clients here (no connection behind them). */
 let nextInternalCid = -1;
 
-/** Maps a subject matching `from` onto `to`: the wildcard tokens of `from` carry over. */
+/**
+ * Maps a subject matching `from` onto `to` as nats-server does: the token under the n-th `*` of
+ * `from` fills the n-th `*` of `to`, and what a trailing `>` covered follows a trailing `>`
+ * (`$JS.API.>` → `JS.A.API.>` maps `$JS.API.INFO` to `JS.A.API.INFO`).
+ */
 export function mapSubject(subject: string, from: string, to: string): string {
   if (from === to) return subject;
-  // the configuration checked that both patterns have their wildcards in the same places
-  const t = to.split(".");
+  const f = from.split(".");
   const s = subject.split(".");
-  const out: string[] = [];
-  for (let i = 0; i < t.length; i++) {
-    if (t[i] === ">") {
-      out.push(...s.slice(i));
+  const stars: string[] = [];
+  let rest: string[] = [];
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "*") stars.push(s[i]!);
+    else if (f[i] === ">") {
+      rest = s.slice(i);
       break;
     }
-    out.push(t[i] === "*" ? s[i]! : t[i]!);
+  }
+  const out: string[] = [];
+  let n = 0;
+  for (const t of to.split(".")) {
+    if (t === "*") out.push(stars[n++] ?? "*");
+    else if (t === ">") out.push(...rest);
+    else out.push(t);
   }
   return out.join(".");
+}
+
+/** Delivers to the subscribers of `match` a message that shows `subject` (and passes `match` on as routed). */
+function routeShown(account: Account, match: string, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): number {
+  const r = account.sublist.match(match);
+  let n = 0;
+  for (const sub of r.psubs) {
+    if (sub.closed) continue;
+    sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
+    n++;
+  }
+  for (const members of r.qsubs) {
+    const len = members.length;
+    const first = len === 1 ? 0 : Math.floor(Math.random() * len);
+    for (let k = 0; k < len; k++) {
+      const sub = members[(first + k) % len]!;
+      if (sub.closed) continue;
+      sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
+      n++;
+      break;
+    }
+  }
+  return n;
 }
 
 export interface StreamImportDef {
@@ -48,12 +82,14 @@ export class StreamImport implements Client {
     def.exporter.sublist.insert(this.sub);
   }
 
-  deliver(_s: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+  deliver(_s: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number, routed?: string): void {
     const d = this.def;
-    let local = subject;
-    if (d.to !== undefined) local = mapSubject(subject, d.subject, d.to);
+    // a push consumer's delivery crosses on its deliver subject and keeps showing the stored one
+    let local = routed ?? subject;
+    if (d.to !== undefined) local = mapSubject(local, d.subject, d.to);
     if (d.prefix !== undefined) local = `${d.prefix}.${local}`;
-    d.importer.route(null, local, reply, msg, hdrLen);
+    if (routed === undefined) d.importer.route(null, local, reply, msg, hdrLen);
+    else routeShown(d.importer, local, subject, reply, msg, hdrLen);
   }
 
   close(): void {
@@ -104,7 +140,7 @@ export class ServiceImport implements Client {
     this.sweeper.unref();
   }
 
-  deliver(s: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): void {
+  deliver(s: Subscription, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number, routed?: string): void {
     const d = this.def;
     if (s === this.requests) {
       const remote = d.to !== undefined ? mapSubject(subject, d.to, d.subject) : subject;
@@ -121,12 +157,14 @@ export class ServiceImport implements Client {
       }
       return;
     }
-    // a reply in the exporting account
-    const token = subject.slice(this.replyPrefix.length);
+    // a reply in the exporting account (a JetStream delivery to a pull request shows the stored
+    // subject and its ack reply, and is routed on the request's reply subject)
+    const token = (routed ?? subject).slice(this.replyPrefix.length);
     const p = this.pending.get(token);
     if (p === undefined) return; // not a reply to a request that was made
     if (d.responseType === "single" || p.expires < Date.now()) this.pending.delete(token);
-    d.importer.route(null, p.reply, undefined, msg, hdrLen);
+    if (routed === undefined) d.importer.route(null, p.reply, undefined, msg, hdrLen);
+    else routeShown(d.importer, p.reply, subject, reply, msg, hdrLen);
   }
 
   private sweep(): void {

@@ -47,7 +47,7 @@ export function routeAs(account: Account, match: string, subject: string, reply:
   let n = 0;
   for (const sub of r.psubs) {
     if (sub.closed) continue;
-    sub.client.deliver(sub, subject, reply, msg, hdrLen);
+    sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
     n++;
   }
   for (const members of r.qsubs) {
@@ -56,7 +56,7 @@ export function routeAs(account: Account, match: string, subject: string, reply:
     for (let k = 0; k < len; k++) {
       const sub = members[(first + k) % len]!;
       if (sub.closed) continue;
-      sub.client.deliver(sub, subject, reply, msg, hdrLen);
+      sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
       n++;
       break;
     }
