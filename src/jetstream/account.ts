@@ -11,6 +11,7 @@ import { jsError } from "./errors.js";
 import type { JetStream } from "./jetstream.js";
 import { createStore, memMsgSize, fileMsgSize, nowNs, readStreamMeta, storeDirName, type StreamStore } from "./store/index.js";
 import { Stream, type StreamHost } from "./stream.js";
+import type { LinkHost } from "./sourcing.js";
 import { checkStreamConfig, configFromJson, sameConfig, type ApiError, type ConfigContext, type StorageType, type StreamConfig } from "./stream-config.js";
 import { subjectsCollide as subjectsOverlap } from "./subjects.js";
 import { parseRfc3339 } from "./time.js";
@@ -27,8 +28,8 @@ export class JsAccount implements StreamHost {
   apiTotal = 0;
   apiErrors = 0;
   readonly dir: string;
-  /** how mirrors and sources find their origin: a stream of this account */
-  private readonly linkHost = { lookup: (name: string) => this.streams.get(name) };
+  /** how mirrors and sources find their origin: a stream of this account, or another account's through its API */
+  private readonly linkHost: LinkHost;
 
   constructor(
     readonly js: JetStream,
@@ -36,6 +37,7 @@ export class JsAccount implements StreamHost {
     public limits: ResolvedAccountJetStream,
   ) {
     this.dir = join(js.root, accountDirName(account.name));
+    this.linkHost = { lookup: (name) => this.streams.get(name), account, domain: js.domain, logger: js.logger };
   }
 
   get name(): string {

@@ -120,11 +120,8 @@ function streamCreate(req: ApiRequest): void {
   req.respond(r.created ? { ...info, did_create: true } : info);
 }
 
-/** Configuration Junction accepts but cannot honour yet (refused rather than ignored). */
-function unsupportedFeatures(cfg: StreamConfig): string | undefined {
-  if (cfg.mirror?.external !== undefined || (cfg.sources ?? []).some((s) => s.external !== undefined)) {
-    return "mirrors and sources in other accounts or domains (external) are not supported yet";
-  }
+/** Configuration Junction accepts but cannot honour yet (refused rather than ignored): none at the moment. */
+function unsupportedFeatures(_cfg: StreamConfig): string | undefined {
   return undefined;
 }
 

@@ -19,7 +19,7 @@ import { goDuration, parseGoDuration, rfc3339Nano } from "./time.js";
 import { SubjectTransform } from "./transform.js";
 import { handleDirectGet } from "./direct.js";
 import { FilterIndex } from "./consumer-index.js";
-import { findSourcePositions, SourceLink, sourceIndexName, type LinkHost } from "./sourcing.js";
+import { createLink, findSourcePositions, sourceIndexName, type Link, type LinkHost } from "./sourcing.js";
 
 let nextStreamCid = -1_000_000;
 
@@ -121,7 +121,7 @@ export class Stream implements Client {
   /** wake-ups of the streams that mirror or source this one */
   private readonly taps = new Set<() => void>();
   /** this stream's mirror (at most one) or sources */
-  private links: SourceLink[] = [];
+  private links: Link[] = [];
 
   constructor(
     private readonly host: StreamHost,
@@ -249,14 +249,14 @@ export class Stream implements Client {
     this.linkHost = host;
     const cfg = this.cfg;
     if (cfg.mirror !== undefined) {
-      const l = new SourceLink(this, cfg.mirror, true, host);
+      const l = createLink(this, cfg.mirror, true, host);
       this.links = [l];
       l.start(this.lseq > 0 ? this.lseq : undefined);
       return;
     }
     const sources = cfg.sources ?? [];
     if (sources.length === 0) return;
-    const links = sources.map((src) => new SourceLink(this, src, false, host));
+    const links = sources.map((src) => createLink(this, src, false, host));
     const pos = findSourcePositions(this, new Set(links.map((l) => l.iname)));
     this.links = links;
     for (const l of links) l.start(pos.get(l.iname));
@@ -271,7 +271,7 @@ export class Stream implements Client {
     }
     if (cfg.mirror !== undefined) return;
     const want = new Map((cfg.sources ?? []).map((src) => [sourceIndexName(src), src]));
-    const keep: SourceLink[] = [];
+    const keep: Link[] = [];
     for (const l of this.links) {
       if (want.has(l.iname)) {
         keep.push(l);
@@ -279,7 +279,7 @@ export class Stream implements Client {
       } else l.stop();
     }
     for (const src of want.values()) {
-      const l = new SourceLink(this, src, false, host);
+      const l = createLink(this, src, false, host);
       keep.push(l);
       l.start(undefined);
     }

@@ -323,7 +323,8 @@ describe("mirror", () => {
       await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O" }, sources: [{ name: "O" }] }), 10031);
       await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O" }, first_seq: 5 }), 10143);
       await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O", filter_subject: "o", subject_transforms: [{ src: "o", dest: "p" }] } }), 10150);
-      await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O", external: { api: "$JS.other.API" } } as never }), 10052, 500, /external/);
+      // (external mirrors work: jetstream-cross-account.test.ts) but not through this server's own $JS.API
+      await rejectsApi(jsm.streams.add({ name: "M", mirror: { name: "O", external: { api: "$JS.API" } } as never }), 10021);
     });
   });
 });
