@@ -30,3 +30,18 @@ export function streamActionAdvisory(account: Account, stream: string, action: "
   if (domain) fields.domain = domain;
   publishAdvisory(account, `${ADVISORY_PREFIX}${ACTION_SUBJECT[action]}.${stream}`, STREAM_ACTION, fields);
 }
+
+const API_AUDIT = "io.nats.jetstream.advisory.v1.api_audit";
+
+/**
+ * $JS.EVENT.ADVISORY.API: one per API request answered, with the request and the response as
+ * sent. The client is described as nats-server 2.9 describes it here (its account and server).
+ */
+export function apiAuditAdvisory(account: Account, server: string, subject: string, request: string, response: string): void {
+  const wire = ADVISORY_PREFIX + "API";
+  if (!account.sublist.hasInterest(wire)) return;
+  const fields: Record<string, unknown> = { server, client: { acc: account.name, server }, subject };
+  if (request !== "") fields.request = request;
+  fields.response = response;
+  publishAdvisory(account, wire, API_AUDIT, fields);
+}

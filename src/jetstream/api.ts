@@ -3,13 +3,15 @@
 // handlers registered in the engine's router. Requests and responses are JSON with the `type`
 // of shared/reference/schemas/jetstream/api/v1; errors carry nats-server's code, err_code and
 // description. Direct gets and consumer next requests are answered by the stream or consumer
-// itself (their own subscriptions), not here.
+// itself (their own subscriptions), not here. Every response is also told to whoever listens on
+// $JS.EVENT.ADVISORY.API (api_audit advisory), as nats-server does.
 //
 // Handlers for consumers (next layer) plug in with `js.router.add("CONSUMER.CREATE.*", type, fn)`.
 
 import type { Account } from "../core/account.js";
 import { newSubscription, type Client, type Subscription } from "../core/client.js";
 import type { JsAccount } from "./account.js";
+import { apiAuditAdvisory } from "./advisories.js";
 import { jsError, type JsErrorName } from "./errors.js";
 import { getHeader, H, parseHeaders, type HeaderBlock } from "./headers.js";
 import type { JetStream } from "./jetstream.js";
@@ -171,9 +173,9 @@ export class ApiClient implements Client {
         js.apiErrors++;
         if (jsa !== undefined) jsa.apiErrors++;
       }
-      if (reply === undefined || reply === "") return;
       const out = JSON.stringify({ type, ...fields });
-      account.route(null, reply, undefined, Buffer.from(out), 0);
+      if (reply !== undefined && reply !== "") account.route(null, reply, undefined, Buffer.from(out), 0);
+      apiAuditAdvisory(account, js.serverName, fromWire(subject), req.text(), out);
     };
     const req: ApiRequest = {
       js,

@@ -33,6 +33,8 @@ export interface JetStreamServerHost {
   readonly logger: Logger;
   readonly accounts: Map<string, Account>;
   readonly systemAccount: Account;
+  /** the server's name (its ID when none is configured), for advisories */
+  readonly serverName?: string;
 }
 
 export function friendlyBytes(n: number): string {
@@ -88,6 +90,10 @@ export class JetStream {
     mkdirSync(this.root, { recursive: true });
     this.maxStore = this.storeLimited ? c.max_file_store : diskAvailable(this.root);
     registerStreamApi(this.router);
+  }
+
+  get serverName(): string {
+    return this.host.serverName ?? "";
   }
 
   streamOpened(stream: Stream, jsa: JsAccount, recovered: boolean): void {
