@@ -215,6 +215,35 @@ describe("mirrors and sources in another account (external)", () => {
     }
   });
 
+  test("the link's consumer deleted at the origin: the link notices the silence and makes it again, losing and doubling nothing", async () => {
+    await withConf(AB_ACCOUNTS, async (s) => {
+      const a = await connect({ port: s.port, user: "a", pass: "a" });
+      const b = await connect({ port: s.port, user: "b", pass: "b" });
+      try {
+        const jsmA = await jetstreamManager(a);
+        await jsmA.streams.add({ name: "ORDERS", subjects: ["orders.>"] });
+        const jsA = jetstream(a);
+        for (let i = 0; i < 5; i++) await jsA.publish("orders.x", `${i}`);
+        const jsmB = await jetstreamManager(b);
+        await jsmB.streams.add({ name: "S", sources: [{ name: "ORDERS", external: { api: "JS.A.API", deliver: "deliver.B" } }] });
+        await eventually(async () => (await count(jsmB, "S")) === 5, 5000, "the first five");
+        const [c] = await jsmA.consumers.list("ORDERS").next();
+        await jsmA.consumers.delete("ORDERS", c!.name);
+        for (let i = 5; i < 10; i++) await jsA.publish("orders.x", `${i}`);
+        await eventually(async () => (await count(jsmB, "S")) === 10, 15_000, "the link to come back");
+        const seen: string[] = [];
+        for (let seq = 1; seq <= 10; seq++) seen.push((await jsmB.streams.getMessage("S", { seq }))!.string());
+        assert.deepEqual(seen, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+        const [c2] = await jsmA.consumers.list("ORDERS").next();
+        assert.notEqual(c2!.name, c!.name);
+      } finally {
+        await a.close();
+        await b.close();
+        await s.close();
+      }
+    });
+  });
+
   test("an origin that does not exist yet: the error shows in stream info until it is created", async () => {
     await withConf(AB_ACCOUNTS, async (s) => {
       const a = await connect({ port: s.port, user: "a", pass: "a" });
