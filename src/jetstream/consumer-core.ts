@@ -63,7 +63,7 @@ export abstract class ConsumerCore {
   readonly name: string;
   readonly created: bigint;
   readonly store: ConsumerStore;
-  /** the store outlives a restart (durable consumers of file streams) */
+  /** the store outlives a restart (consumers of file streams without mem_storage) */
   readonly persistent: boolean;
 
   // ---- state (nats-server's names)

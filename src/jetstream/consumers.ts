@@ -124,7 +124,9 @@ export class ConsumerSet implements ConsumerOwner {
     }
     if (!isValidAssetName(name)) return { error: jsError("JSConsumerBadDurableNameErr") };
     stampInactiveThreshold(cfg);
-    const persistent = isDurable(cfg) && !cfg.mem_storage && stream.store.type === "file";
+    // as nats-server: every consumer of a file stream is saved with it, ephemerals too (they come
+    // back after a restart and are removed after their inactive_threshold), except mem_storage ones
+    const persistent = !cfg.mem_storage && stream.store.type === "file";
     let store: ConsumerStore;
     try {
       store = persistent ? stream.store.consumerStore(name) : new MemoryConsumerStore(name, () => {});
@@ -231,7 +233,7 @@ export class ConsumerSet implements ConsumerOwner {
 
   // ================================================================ recovery
 
-  /** Start-up: the durable consumers saved with the stream come back with their state. */
+  /** Start-up: the consumers saved with the stream (durable and ephemeral) come back with their state. */
   recover(): void {
     const store = this.stream.store;
     for (const name of store.consumerNames()) {
