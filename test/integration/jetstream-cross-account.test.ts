@@ -293,7 +293,9 @@ describe("mirrors and sources in another account (external)", () => {
       const js = jetstream(nc);
       for (let i = 0; i < 5; i++) await js.publish("o.x", `${i}`);
       await jsm.streams.add({ name: "M", mirror: { name: "O", external: { api: "$JS.hub.API", deliver: "" } } });
-      await jsm.streams.add({ name: "S", sources: [{ name: "O", filter_subject: "o.x", external: { api: "$JS.hub.API", deliver: "" } }] });
+      // the client's `domain` shorthand makes the same external
+      const si = await jsm.streams.add({ name: "S", sources: [{ name: "O", filter_subject: "o.x", domain: "hub" }] });
+      assert.equal(si.config.sources?.[0]?.external?.api, "$JS.hub.API");
       await js.publish("o.x", "5");
       await eventually(async () => (await count(jsm, "M")) === 6 && (await count(jsm, "S")) === 6, 5000, "the domain's own streams mirrored and sourced");
       const info = await rawInfo(nc, "M");
