@@ -233,8 +233,10 @@ export abstract class BaseStore implements StreamStore {
     }
     if (victims.length === 0) return 0;
     this.beforeWrite();
-    for (const s of victims) this.unindex(s, "remove");
-    this.idx.trim();
+    for (const s of victims) {
+      this.unindex(s, "remove");
+      this.idx.trim(); // bulk removals over paged-out data: no Segment is held between them
+    }
     return victims.length;
   }
 
@@ -244,12 +246,11 @@ export abstract class BaseStore implements StreamStore {
     if (this.firstSeq > seq) return 0;
     this.beforeWrite();
     if (seq <= this.lastSeq) {
-      const victims = this.idx.seqs(this.firstSeq, seq - 1);
-      for (const s of victims) this.unindex(s, "bulk");
+      const n = this.unindexRange(this.firstSeq, seq - 1);
       if (this.msgs === 0) this.firstSeq = this.lastSeq + 1;
       this.writeCompact(seq);
       this.idx.trim();
-      return victims.length;
+      return n;
     }
     // Past the end: everything goes and the next message gets seq.
     const purged = this.msgs;
@@ -272,8 +273,7 @@ export abstract class BaseStore implements StreamStore {
       return;
     }
     if (seq >= this.lastSeq) return;
-    const victims = this.idx.seqs(seq + 1, this.lastSeq);
-    for (let i = victims.length - 1; i >= 0; i--) this.unindex(victims[i], "bulk");
+    this.unindexRange(seq + 1, this.lastSeq);
     const seg = this.idx.at(seq);
     if (seg !== undefined) this.lastTs = seg.ts(seq - seg.base);
     this.lastSeq = seq;
@@ -319,6 +319,24 @@ export abstract class BaseStore implements StreamStore {
       if (ttl > 0) this.deadlines.push(tsMs(ts) + ttl, seq);
     }
     return seg;
+  }
+
+  /**
+   * Drop every live message in [from, to] in bulk, a chunk of sequences at a time (so neither the
+   * list of victims nor the resident index grows with the range). Returns how many.
+   */
+  protected unindexRange(from: number, to: number): number {
+    let n = 0;
+    for (let s = this.idx.next(from, to); s >= 0; s = this.idx.next(s, to)) {
+      const victims = this.idx.seqs(s, Math.min(to, s + 65_535));
+      for (const v of victims) {
+        this.unindex(v, "bulk");
+        this.idx.trim();
+      }
+      n += victims.length;
+      s = victims[victims.length - 1] + 1;
+    }
+    return n;
   }
 
   /** Remove a live message from the indexes, telling the subclass first. */
@@ -426,6 +444,7 @@ export abstract class BaseStore implements StreamStore {
         }
         this.beforeWrite();
         this.unindex(seq, "remove", "max_age");
+        this.idx.trim();
         n++;
         seq = this.idx.next(seq + 1, this.lastSeq);
       }
@@ -443,6 +462,7 @@ export abstract class BaseStore implements StreamStore {
         if (seg === undefined || tsMs(seg.ts(seq - seg.base)) + ttl !== at) continue; // stale entry
         this.beforeWrite();
         this.unindex(seq, "remove", "ttl");
+        this.idx.trim();
         n++;
       }
     }

@@ -255,7 +255,7 @@ export class FileStore extends BaseStore implements ConsumerOwner {
       if (seq > b.maxMark) b.maxMark = seq;
       scan.sawFloor = true;
       if (seq > scan.floor) scan.floor = seq;
-      for (const s of this.idx.seqs(0, seq - 1)) this.unindex(s, "bulk");
+      this.unindexRange(0, seq - 1);
       for (const s of scan.lost) if (s < seq) scan.lost.delete(s);
       if (seq - 1 >= this.lastSeq) {
         this.lastSeq = seq - 1;
