@@ -422,3 +422,54 @@ function fuzzAgainstMemory(paged: boolean): void {
   }
   if (paged) assert.ok(evictions > 100 && views > 100, `the index was paged out and read back (${evictions} evictions, ${views} reads)`);
 }
+
+test("the sequence index stays within its resident bound: appends, random reads, a sequential scan, deletes, restart", () => {
+  const dir = newDir();
+  const cfg = { name: "P", storage: "file", directory: dir, block_size: 64 * 1024, index_segment_size: 256, index_cache_bytes: 64 * 1024 } as StoreConfig;
+  const bound = 64 * 1024 + 256 * 32; // plus the newest segment, always kept
+  let st = new FileStore(cfg);
+  const n = 60_000;
+  for (let i = 1; i <= n; i++) {
+    st.storeMsg(`p.${i % 500}`, undefined, b(`m${i}`));
+    if (i % 1000 === 0) assert.ok(st.indexStats().residentBytes <= bound, `resident ${st.indexStats().residentBytes} at ${i}`);
+  }
+  assert.ok(st.indexStats().evictions > 100);
+  let x = 99;
+  const gone = new Set<number>();
+  for (let k = 0; k < 3000; k++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    const seq = 1 + (x % n);
+    assert.equal(st.loadMsg(seq)?.data.toString(), gone.has(seq) ? undefined : `m${seq}`);
+    if (k % 7 === 0 && seq !== n && !gone.has(seq)) {
+      assert.equal(st.removeMsg(seq), true); // interior deletes in paged-out segments
+      gone.add(seq);
+    }
+  }
+  assert.equal(st.state().messages, n - gone.size);
+  assert.ok(st.indexStats().residentBytes <= bound);
+  const check = (s: FileStore): void => {
+    let count = 0;
+    let prev = 0;
+    for (let m = s.loadNextMsg(undefined, 0); m; m = s.loadNextMsg(undefined, m.seq + 1)) {
+      assert.equal(m.data.toString(), `m${m.seq}`);
+      assert.ok(m.seq > prev);
+      prev = m.seq;
+      count++;
+      assert.ok(s.indexStats().residentBytes <= bound);
+    }
+    assert.equal(count, s.state().messages);
+    assert.equal(s.loadLastMsg("p.7")!.data.toString(), `m${s.subjectsState("p.7").get("p.7")!.last}`);
+  };
+  check(st);
+  const before = st.state({ deleted: true });
+  st.stop();
+  assert.equal(readdirSync(dir).includes("seqidx.cache"), false, "the scratch index is removed on stop");
+  st = new FileStore(cfg);
+  assert.ok(st.indexStats().residentBytes <= bound, `after recovery: ${st.indexStats().residentBytes}`);
+  assert.deepEqual(st.state({ deleted: true }), before);
+  check(st);
+  st.compact(n / 2);
+  assert.ok(st.indexStats().residentBytes <= bound);
+  assert.equal(st.state().first_seq >= n / 2, true);
+  st.stop();
+});
