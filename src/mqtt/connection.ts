@@ -275,6 +275,21 @@ export class MqttConnection implements FrameHandler, Flushable {
       this.finish(`account ${r.account} not found`, false);
       return;
     }
+    // max_keepalive (mosquitto's option): a 5.0 client asking for more, or for none, is told the
+    // limit (Server Keep Alive); a 3.1.1 client cannot be told, so it is refused rather than cut
+    // off at a keep alive it never asked for
+    const maxKa = this.broker.options.max_keepalive ?? 0;
+    let keepAlive = c.keepAlive;
+    let serverKeepAlive: number | undefined;
+    if (maxKa > 0 && (keepAlive === 0 || keepAlive > maxKa)) {
+      if (!v5) {
+        log.error(`${this} - keep alive of ${keepAlive}s refused (max_keepalive ${maxKa}s)`);
+        this.writeNow(encodeConnack(false, 0x02, false));
+        this.finish("keep alive refused", false);
+        return;
+      }
+      keepAlive = serverKeepAlive = maxKa;
+    }
     clearTimeout(this.connectTimer);
     const broker = this.broker;
     const st = broker.state(account);
@@ -314,12 +329,13 @@ export class MqttConnection implements FrameHandler, Flushable {
       this.clientAliasMax = p?.topicAliasMaximum ?? 0;
       this.clientMaxPacket = p?.maximumPacketSize ?? 0;
     }
-    this.keepAliveMs = c.keepAlive * 1000;
+    this.keepAliveMs = keepAlive * 1000;
     if (this.keepAliveMs > 0) this.armKeepAlive(this.keepAliveMs * 1.5);
     let props: Properties | undefined;
     if (v5) {
       props = { topicAliasMaximum: TOPIC_ALIAS_MAX, maximumPacketSize: this.framer.maxPacket };
       if (assigned !== undefined) props.assignedClientId = assigned;
+      if (serverKeepAlive !== undefined) props.serverKeepAlive = serverKeepAlive;
       if (broker.options.reject_qos2_publish) props.maximumQoS = 1;
     }
     const present = existing !== undefined && !c.clean;
