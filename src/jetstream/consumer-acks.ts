@@ -4,7 +4,7 @@
 // is past its ack_wait (or backoff step) back on the redelivery queue, up to max_deliver.
 
 import { ADVISORY_PREFIX, publishAdvisory } from "./advisories.js";
-import { ConsumerCore, ACK_WAIT_DELAY, NS } from "./consumer-core.js";
+import { ConsumerCore, ACK_TERM_LIMITS_REASON, ACK_WAIT_DELAY, NS } from "./consumer-core.js";
 import { EMPTY, numAt, sampleFrequency } from "./consumer-util.js";
 import { nowNs, type PendingEntry } from "./store/index.js";
 import { parseGoDuration } from "./time.js";
@@ -191,6 +191,62 @@ export abstract class ConsumerAcks extends ConsumerCore {
     // a pull consumer's timer looks at `last` when it fires
     if (this.waiting !== undefined) this.waiting.last = Date.now();
     else if (this.dtmr !== undefined) this.armDelete(this.dthresh);
+  }
+
+  // ================================================================ the ack floor against the stream
+
+  /**
+   * Pending messages the stream no longer has (limits, purges, expiry while the server was down)
+   * can never be acked: they are terminated and the ack floors move past them, as nats-server's
+   * check of the ack floor against the stream's first sequence does. Cheap when nothing is behind.
+   */
+  protected checkAckFloor(): void {
+    if (this.closed) return;
+    const fseq = this.stream.store.state().first_seq;
+    if (fseq === 0 || this.asflr >= fseq - 1) return;
+    if (this.pending.size > 0) {
+      const gone: number[] = [];
+      for (const seq of this.pending.keys()) if (seq < fseq) gone.push(seq);
+      gone.sort((a, b) => a - b);
+      for (const seq of gone) {
+        const p = this.pending.get(seq);
+        if (p !== undefined) this.processTerm(seq, p.sequence, this.deliveryCount(seq), ACK_TERM_LIMITS_REASON);
+      }
+    }
+    let changed = false;
+    for (const seq of this.rdc.keys()) {
+      if (seq < fseq) {
+        this.rdc.delete(seq);
+        changed = true;
+      }
+    }
+    if (this.raiseAckFloor() || changed) this.saveState();
+  }
+
+  /**
+   * After pending messages left out of order (not by acks): the floors go just below the lowest
+   * message still pending, or up to what was delivered when none is. True when they moved.
+   */
+  protected raiseAckFloor(): boolean {
+    const [as, ad] = [this.asflr, this.adflr];
+    if (this.pending.size === 0) {
+      this.adflr = this.dseq - 1;
+      this.asflr = this.sseq - 1;
+    } else {
+      let low = Infinity;
+      let lowDseq = 0;
+      for (const [seq, p] of this.pending) {
+        if (seq < low) {
+          low = seq;
+          lowDseq = p.sequence;
+        }
+      }
+      if (low - 1 > this.asflr) {
+        this.asflr = low - 1;
+        if (lowDseq - 1 > this.adflr) this.adflr = lowDseq - 1;
+      }
+    }
+    return as !== this.asflr || ad !== this.adflr;
   }
 
   // ================================================================ ack timers

@@ -159,6 +159,8 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
       this.replay = true;
       this.replayUntil = this.stream.store.state().last_seq;
     }
+    // what the stream lost while the server was down (expiry, a torn tail) is pending no more
+    this.checkAckFloor();
     if (this.pending.size > 0) {
       // recovered pending acks: look at them soon
       const aw = (this.cfg.ack_wait ?? 0) / NS;
@@ -223,6 +225,36 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
   /** The stream was purged (nats-server's consumer.purge). */
   onPurged(firstSeq: number, lastSeq: number, filter: string | undefined): void {
     if (this.closed) return;
+    const filtered = filter !== undefined && filter !== "";
+    if (this.movePastPurge(firstSeq, lastSeq, filter)) {
+      if (this.rdq.length > 0) {
+        const rdq = this.rdq;
+        this.rdq = [];
+        this.rdqSet.clear();
+        for (const s of rdq) if (s >= this.sseq) this.addToRedeliverQueue(s);
+      }
+      if (this.dsseq < this.sseq - 1) this.dsseq = this.sseq - 1;
+      this.computeNumPending();
+    }
+    // a purge of some subjects can take pending messages above the ack floor: they can never be
+    // acked, so they leave pending now rather than at their redelivery
+    if (filtered && this.pending.size > 0) {
+      const store = this.stream.store;
+      let gone = false;
+      for (const seq of [...this.pending.keys()]) {
+        if (store.subjectForSeq(seq) !== undefined) continue;
+        this.pending.delete(seq);
+        this.rdc.delete(seq);
+        this.removeFromRedeliverQueue(seq);
+        gone = true;
+      }
+      if (gone) this.raiseAckFloor();
+    }
+    this.saveState();
+  }
+
+  /** The start position and floors after a purge; false when the purge does not concern this consumer's subjects. */
+  private movePastPurge(firstSeq: number, lastSeq: number, filter: string | undefined): boolean {
     let sseq = firstSeq;
     let wider = false;
     if (filter !== undefined && filter !== "") {
@@ -230,7 +262,7 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
       const equalOrSubset = this.filters.some((x) => x === f || subsetOf(x, f));
       if (!equalOrSubset) {
         // a purge of part of what this consumer takes
-        if (this.filters.length > 0 && !this.filters.some((x) => subsetOf(f, x))) return;
+        if (this.filters.length > 0 && !this.filters.some((x) => subsetOf(f, x))) return false;
         wider = true;
         sseq = this.stream.store.state().first_seq;
       }
@@ -259,15 +291,7 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
       this.adflr = this.dseq - 1;
       this.asflr = this.sseq - 1;
     }
-    if (this.rdq.length > 0) {
-      const rdq = this.rdq;
-      this.rdq = [];
-      this.rdqSet.clear();
-      for (const s of rdq) if (s >= this.sseq) this.addToRedeliverQueue(s);
-    }
-    if (this.dsseq < this.sseq - 1) this.dsseq = this.sseq - 1;
-    this.computeNumPending();
-    this.saveState();
+    return true;
   }
 
   isInterested(subject: string): boolean {
@@ -374,6 +398,7 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
   /** ConsumerInfo (without the response envelope). */
   info(): Record<string, unknown> {
     if (this.waiting !== undefined) this.processWaiting(false);
+    this.checkAckFloor();
     const np = this.computeNumPending();
     const delivered: Record<string, unknown> = { consumer_seq: this.dseq - 1, stream_seq: this.dsseq };
     if (this.ldt > 0) delivered.last_active = rfc3339Nano(BigInt(this.ldt) * 1_000_000n);

@@ -376,6 +376,64 @@ describe("what the stream does to pending messages", () => {
   });
 });
 
+describe("the ack floor catches up with what the stream removed", () => {
+  /** The stream sequences a pull of up to `batch` gets within `expires` ms, with their delivery counts. */
+  async function pullSeqs(nc: Parameters<typeof pull>[0], stream: string, consumer: string, batch: number, expires = 600): Promise<[number, number][]> {
+    const c = pull(nc, stream, consumer, { batch, expires: ms(expires) });
+    await c.until((x) => x.msgs.length >= batch || x.statuses().length > 0, expires + 2000);
+    return c.msgs.map((r) => [ackInfo(r.msg.reply).sseq, ackInfo(r.msg.reply).dc]);
+  }
+
+  test("pending messages purged or pushed out by max_msgs leave pending, the floor moves past them, none is redelivered", { timeout: 20_000 }, async () => {
+    await withJs(JS_OPTS, async ({ jsm, js, nc }) => {
+      await jsm.streams.add({ name: "P", subjects: ["p.>"] });
+      await jsm.streams.add({ name: "M", subjects: ["m.>"], max_msgs: 3 });
+      for (let i = 0; i < 5; i++) {
+        await js.publish("p.a", `${i}`);
+        await js.publish("m.a", `${i}`);
+      }
+      await jsm.consumers.add("P", { durable_name: "C", ack_policy: AckPolicy.Explicit, ack_wait: ms(300) });
+      await jsm.consumers.add("M", { durable_name: "C", ack_policy: AckPolicy.Explicit, ack_wait: ms(300) });
+      assert.equal((await pullSeqs(nc, "P", "C", 5)).length, 5);
+      assert.deepEqual(await pullSeqs(nc, "M", "C", 3), [[3, 1], [4, 1], [5, 1]]);
+      await jsm.streams.purge("P");
+      for (let i = 5; i < 8; i++) await js.publish("m.a", `${i}`);
+      const p = await jsm.consumers.info("P", "C");
+      assert.deepEqual([p.num_ack_pending, p.ack_floor.stream_seq, p.ack_floor.consumer_seq, p.num_pending], [0, 5, 5, 0]);
+      const m = await jsm.consumers.info("M", "C");
+      assert.deepEqual([m.num_ack_pending, m.ack_floor.stream_seq, m.ack_floor.consumer_seq, m.num_pending], [0, 5, 3, 3]);
+      // past ack_wait: nothing removed comes again
+      await sleep(500);
+      await js.publish("p.a", "new");
+      assert.deepEqual(await pullSeqs(nc, "P", "C", 1), [[6, 1]]);
+      assert.deepEqual(await pullSeqs(nc, "M", "C", 3), [[6, 1], [7, 1], [8, 1]]);
+    });
+  });
+
+  test("a purge of some subjects: pending messages it removed leave pending even above the ack floor", { timeout: 20_000 }, async () => {
+    await withJs(JS_OPTS, async ({ jsm, js, nc }) => {
+      await jsm.streams.add({ name: "F", subjects: ["f.>"] });
+      for (const s of ["f.b", "f.a", "f.a", "f.b"]) await js.publish(s, "x");
+      await jsm.consumers.add("F", { durable_name: "ALL", ack_policy: AckPolicy.Explicit, ack_wait: ms(300) });
+      await jsm.consumers.add("F", { durable_name: "A", ack_policy: AckPolicy.Explicit, ack_wait: ms(300), filter_subject: "f.a" });
+      const all = pull(nc, "F", "ALL", { batch: 4 });
+      await all.until((x) => x.msgs.length === 4);
+      await nc.request(all.msgs[0]!.msg.reply!, "+ACK");
+      assert.deepEqual((await pullSeqs(nc, "F", "A", 2)).map((x) => x[0]), [2, 3]);
+      await jsm.streams.purge("F", { filter: "f.a" });
+      const ci = await jsm.consumers.info("F", "ALL");
+      // 2 and 3 are gone; 4 is still pending, so the floor stops just below it
+      assert.deepEqual([ci.num_ack_pending, ci.ack_floor.stream_seq, ci.ack_floor.consumer_seq], [1, 3, 3]);
+      const a = await jsm.consumers.info("F", "A");
+      assert.deepEqual([a.num_ack_pending, a.ack_floor.stream_seq, a.num_pending], [0, 3, 0]);
+      await sleep(500);
+      // (a pull shorter than ack_wait, so that 4 comes once)
+      assert.deepEqual(await pullSeqs(nc, "F", "ALL", 3, 200), [[4, 2]], "only the message still in the stream is redelivered");
+      assert.deepEqual(await pullSeqs(nc, "F", "A", 1, 300), []);
+    });
+  });
+});
+
 describe("durable consumers across a restart", () => {
   test("a durable resumes where it was: acked not delivered again, pending redelivered, sequences continue", { timeout: 20_000 }, async () => {
     const dir = tmpStoreDir();

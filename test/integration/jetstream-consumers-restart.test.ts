@@ -99,4 +99,31 @@ describe("ephemeral and memory consumers across a restart", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test("pending messages that expired while the server was down: nothing pending after the restart, the floor past them, none redelivered", { timeout: 20_000 }, async () => {
+    const dir = tmpStoreDir();
+    try {
+      await withJs({}, async ({ jsm, js, nc }) => {
+        await jsm.streams.add({ name: "S", subjects: ["s.>"], max_age: ms(1000) });
+        for (let i = 1; i <= 4; i++) await js.publish("s.a", `${i}`);
+        await jsm.consumers.add("S", { durable_name: "C", ack_policy: AckPolicy.Explicit, ack_wait: ms(60_000) });
+        const c = pull(nc, "S", "C", { batch: 3 });
+        await c.until((x) => x.msgs.length === 3);
+        assert.equal((await jsm.consumers.info("S", "C")).num_ack_pending, 3);
+      }, dir);
+      await sleep(1300);
+      await withJs({}, async ({ jsm, js, nc }) => {
+        const ci = await jsm.consumers.info("S", "C");
+        assert.equal(ci.num_ack_pending, 0);
+        assert.ok(ci.ack_floor.stream_seq >= 3, `ack floor ${ci.ack_floor.stream_seq}`);
+        assert.equal(ci.num_pending, 0);
+        await js.publish("s.a", "5");
+        const n = pull(nc, "S", "C", { batch: 5, expires: ms(500) });
+        await n.until((x) => x.statuses(408).length > 0, 3000);
+        assert.deepEqual(n.msgs.map((r) => [ackInfo(r.msg.reply).sseq, ackInfo(r.msg.reply).dc]), [[5, 1]]);
+      }, dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
