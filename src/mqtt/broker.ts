@@ -20,7 +20,7 @@ import { MqttConnection } from "./connection.js";
 import { headersToProps as headersProps, propsToHeaders } from "./headers.js";
 import type { Properties, Will } from "./packets.js";
 import {
-  AccountStores, allMsgs, decodeMessage, decodeSession, encodeMessage, type StoreSettings,
+  AccountStores, allMsgs, decodeMessage, decodePids, decodeSent, decodeSession, encodeMessage, type StoreSettings,
 } from "./persist.js";
 import { RetainedIndex, type Retained } from "./retained.js";
 import { routing, Session, type MqttSub, type PubContext } from "./session.js";
@@ -475,7 +475,12 @@ export class MqttBroker {
     const now = Date.now();
     const byToken = new Map<string, Session>();
     let sessions = 0;
+    const inbound: { token: string; seq: number; data: Buffer }[] = [];
     for (const m of allMsgs(st.stores.sess)) {
+      if (m.subject.startsWith("i.")) {
+        inbound.push({ token: m.subject.slice(2), seq: m.seq, data: m.data });
+        continue;
+      }
       const rec = decodeSession(m.data);
       if (rec === undefined) continue;
       const s = this.newSession(st, rec.id);
@@ -496,22 +501,48 @@ export class MqttBroker {
       byToken.set(s.token, s);
       sessions++;
     }
-    let queued = 0;
+    for (const i of inbound) {
+      const s = byToken.get(i.token);
+      if (s === undefined) st.stores.sess.removeMsg(i.seq);
+      else s.restoreInbound(decodePids(i.data), i.seq);
+    }
+    // messages owed, and the packet identifiers of those that had gone out (markers come later)
+    const owed: { s: Session; seq: number; ts: bigint; data: Buffer }[] = [];
+    const sent = new Map<number, { pid: number; marker: number }>();
     for (const m of allMsgs(st.stores.q)) {
       const s = byToken.get(m.subject.slice(2));
       if (s === undefined) {
         st.stores.q.removeMsg(m.seq);
         continue;
       }
+      if (m.subject.startsWith("p.")) {
+        const d = decodeSent(m.data);
+        if (d !== undefined) sent.set(d.seq, { pid: d.pid, marker: m.seq });
+        else st.stores.q.removeMsg(m.seq);
+      } else owed.push({ s, seq: m.seq, ts: m.ts, data: m.data });
+    }
+    let queued = 0;
+    for (const m of owed) {
       const d = decodeMessage(m.data);
       const exp = d.props?.messageExpiry;
-      s.restoreOutgoing({
-        topic: d.topic, topicBytes: null, payload: d.payload, qos: d.qos, retain: d.retain, props: d.props,
-        expiresAt: exp !== undefined ? Number(m.ts / 1_000_000n) + exp * 1000 : 0, subId: undefined,
-        pid: d.released ? d.pid : 0, released: d.released, sentAt: 0, seq: m.seq,
+      const mark = sent.get(m.seq);
+      sent.delete(m.seq);
+      let props = d.props;
+      const subId = props?.subscriptionIds?.[0];
+      if (subId !== undefined) {
+        props = { ...props };
+        delete props.subscriptionIds;
+        if (Object.keys(props).length === 0) props = undefined;
+      }
+      m.s.restoreOutgoing({
+        topic: d.topic, topicBytes: null, payload: d.payload, qos: d.qos, retain: d.retain, props,
+        expiresAt: exp !== undefined ? Number(m.ts / 1_000_000n) + exp * 1000 : 0, subId,
+        pid: mark?.pid ?? d.pid, released: d.released, sentAt: 0, seq: m.seq, marker: mark?.marker ?? 0,
       });
       queued++;
     }
+    // markers of messages no longer there
+    for (const { marker } of sent.values()) st.stores.q.removeMsg(marker);
     let retained = 0;
     for (const m of allMsgs(st.stores.rmsg)) {
       const d = decodeMessage(m.data);

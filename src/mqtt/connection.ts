@@ -152,8 +152,9 @@ export class MqttConnection implements FrameHandler, Flushable {
         }
         case PUBREL: {
           const a = decodeAck(body, this.v5);
-          const known = s.inboundQos2.delete(a.pid);
-          this.ack(PUBCOMP, a.pid, known ? 0 : 0x92, false);
+          this.broker.dirtyStores.clear();
+          const known = s.releaseInboundQos2(a.pid);
+          this.ack(PUBCOMP, a.pid, known ? 0 : 0x92, true);
           return;
         }
         case PUBCOMP:
@@ -403,8 +404,8 @@ export class MqttConnection implements FrameHandler, Flushable {
       // 3.1.1 has no way to say no: the message is dropped (and acknowledged, or the client retries forever)
       if (qos === 1) this.ack(PUBACK, p.pid, 0x87, false);
       else if (qos === 2) {
-        if (!v5) s.inboundQos2.add(p.pid);
-        this.ack(PUBREC, p.pid, 0x87, false);
+        if (!v5) s.addInboundQos2(p.pid);
+        this.ack(PUBREC, p.pid, 0x87, !v5);
       }
       return;
     }
@@ -415,9 +416,10 @@ export class MqttConnection implements FrameHandler, Flushable {
         return;
       }
       if (s.inboundQos2.size >= RECEIVE_MAX) throw new MqttProtocolError("receive maximum exceeded", 0x93);
-      s.inboundQos2.add(p.pid);
     }
     if (qos > 0) this.broker.dirtyStores.clear();
+    // stored (persistent sessions) before PUBREC goes out: a resend after a restart is known
+    if (qos === 2) s.addInboundQos2(p.pid);
     this.broker.publish(s, s.state, this.lastTopic, topicBytes, this.lastSubject, qos, p.retain, p.payload, fwdProps);
     if (qos === 1) this.ack(PUBACK, p.pid, 0, true);
     else if (qos === 2) this.ack(PUBREC, p.pid, 0, true);

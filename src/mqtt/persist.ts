@@ -1,11 +1,15 @@
 // MQTT state kept in the stream store (the engine JetStream uses): per account, three stores under
 // `<store_dir>/$MQTT/<account>/` (file) or in memory when JetStream is off:
 // - `sess`: one record per persistent session (subject s.<client id>, last one kept): its
-//   subscriptions and expiry;
+//   subscriptions and expiry; and, while a client has QoS 2 publishes it has not released, the
+//   set of their packet identifiers (subject i.<client id>, last one kept), so that a publish
+//   resent after a restart is recognised as one already delivered;
 // - `rmsg`: one record per retained message (subject r.<NATS subject>, last one kept);
 // - `q`: the QoS 1/2 messages owed to persistent sessions, one record per message and session
 //   (subject q.<client id>), removed when acknowledged; a QoS 2 message whose PUBREC came is
-//   replaced by a PUBREL marker.
+//   replaced by a PUBREL marker. A message stored before it was sent gets a small marker when it
+//   goes out (subject p.<client id>: its record's sequence and packet identifier), so that after
+//   a restart it is resent with DUP and the same packet identifier.
 // No JetStream consumer per subscription: a session costs one record plus its pending messages.
 import { join } from "node:path";
 import { createStore, storeDirName, type StreamStore, type StoreConfig } from "../jetstream/store/index.js";
@@ -128,6 +132,38 @@ function writeLen(b: Buffer, n: number): number {
     b[p++] = d;
   } while (n > 0);
   return p;
+}
+
+// ---- packet identifiers
+
+/** QoS 2 packet identifiers received and not released: u16 each. */
+export function encodePids(pids: Iterable<number>): Buffer {
+  const list = [...pids];
+  const b = Buffer.allocUnsafe(list.length * 2);
+  for (let i = 0; i < list.length; i++) b.writeUInt16BE(list[i]!, i * 2);
+  return b;
+}
+
+export function decodePids(b: Buffer): number[] {
+  const out: number[] = [];
+  for (let p = 0; p + 1 < b.length; p += 2) {
+    const pid = b.readUInt16BE(p);
+    if (pid !== 0) out.push(pid);
+  }
+  return out;
+}
+
+/** The packet identifier a stored message went out with: its record's sequence(8) pid(2). */
+export function encodeSent(seq: number, pid: number): Buffer {
+  const b = Buffer.allocUnsafe(10);
+  b.writeBigUInt64BE(BigInt(seq), 0);
+  b.writeUInt16BE(pid, 8);
+  return b;
+}
+
+export function decodeSent(b: Buffer): { seq: number; pid: number } | undefined {
+  if (b.length !== 10) return undefined;
+  return { seq: Number(b.readBigUInt64BE(0)), pid: b.readUInt16BE(8) };
 }
 
 // ---- sessions

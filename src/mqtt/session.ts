@@ -9,7 +9,9 @@ import type { AccountState, MqttBroker } from "./broker.js";
 import type { MqttConnection } from "./connection.js";
 import { headersToProps } from "./headers.js";
 import type { Properties } from "./packets.js";
-import { encodeMessage, encodeSession, idToken, type StoredSession, type StoredSubscription } from "./persist.js";
+import {
+  encodeMessage, encodePids, encodeSent, encodeSession, idToken, type StoredSession, type StoredSubscription,
+} from "./persist.js";
 import { subjectToTopic } from "./topic.js";
 
 /** What the publishing side knows of a message while it is being routed (MQTT publishes only). */
@@ -65,6 +67,10 @@ export interface Outgoing {
   sentAt: number;
   /** its record in the `q` store; 0 = not stored */
   seq: number;
+  /** the stored record (or its `p.` marker) holds the packet identifier */
+  pidStored?: boolean;
+  /** its `p.` marker in the `q` store; 0 = none */
+  marker?: number;
 }
 
 export class Session implements Client {
@@ -86,6 +92,8 @@ export class Session implements Client {
   private nextPid = 1;
   /** QoS 2 packet identifiers received and not yet released (PUBREL) */
   readonly inboundQos2 = new Set<number>();
+  /** the stored copy of inboundQos2 (`i.` record in `sess`); 0 = none */
+  private inboundSeq = 0;
   /** the in-flight window: min(max_ack_pending, the client's Receive Maximum) */
   window: number;
   readonly token: string;
@@ -169,32 +177,83 @@ export class Session implements Client {
   /** Takes a QoS 1/2 message: sent at once when the window allows, else queued (and stored when persistent). */
   enqueue(o: Outgoing): void {
     if (this.closed) return;
-    if (this.persistent) this.store(o);
     const conn = this.conn;
-    if (conn !== null && this.queueHead === this.queue.length && this.inflight.size < this.window) this.send(conn, o);
+    const now = conn !== null && this.queueHead === this.queue.length && this.inflight.size < this.window;
+    // going out at once: the stored record carries its packet identifier
+    if (now) o.pid = this.allocPid();
+    if (this.persistent) this.store(o);
+    if (now) this.send(conn, o);
     else this.queue.push(o);
   }
 
   private store(o: Outgoing): void {
     const q = this.state.stores.q;
+    // a 5.0 subscription identifier travels in the stored properties (what a resend must carry)
+    const props = o.subId === undefined ? o.props : { ...o.props, subscriptionIds: [o.subId] };
     try {
       o.seq = q.storeMsg(`q.${this.token}`, undefined, encodeMessage({
-        topic: o.topic, qos: o.qos, retain: o.retain, released: o.released, pid: o.pid, props: o.props, payload: o.payload,
+        topic: o.topic, qos: o.qos, retain: o.retain, released: o.released, pid: o.pid, props, payload: o.payload,
       })).seq;
+      o.pidStored = o.pid !== 0;
       this.broker.wrote(q);
     } catch (e) {
       this.broker.logger.error(`${this} - could not store a message: ${(e as Error).message}`);
     }
   }
 
+  /** A stored message goes out for the first time: its packet identifier is kept beside it. */
+  private markSent(o: Outgoing): void {
+    const q = this.state.stores.q;
+    try {
+      if (o.marker) q.removeMsg(o.marker);
+      o.marker = q.storeMsg(`p.${this.token}`, undefined, encodeSent(o.seq, o.pid)).seq;
+      o.pidStored = true;
+    } catch (e) {
+      this.broker.logger.error(`${this} - could not store a packet identifier: ${(e as Error).message}`);
+    }
+  }
+
   private unstore(o: Outgoing): void {
     if (o.seq === 0) return;
+    const q = this.state.stores.q;
     try {
-      this.state.stores.q.removeMsg(o.seq);
+      q.removeMsg(o.seq);
+      if (o.marker) q.removeMsg(o.marker);
     } catch {
       // the store is closing
     }
     o.seq = 0;
+    o.marker = 0;
+    o.pidStored = false;
+  }
+
+  // ---- QoS 2 publishes received (the receiving half of exactly once)
+
+  /** A QoS 2 PUBLISH was received: its packet identifier is remembered until PUBREL (and stored). */
+  addInboundQos2(pid: number): void {
+    this.inboundQos2.add(pid);
+    this.saveInbound();
+  }
+
+  /** PUBREL: false when the packet identifier was not known. */
+  releaseInboundQos2(pid: number): boolean {
+    if (!this.inboundQos2.delete(pid)) return false;
+    this.saveInbound();
+    return true;
+  }
+
+  private saveInbound(): void {
+    if (!this.persistent || this.closed) return;
+    const st = this.state.stores.sess;
+    try {
+      if (this.inboundQos2.size === 0) {
+        if (this.inboundSeq !== 0) st.removeMsg(this.inboundSeq);
+        this.inboundSeq = 0;
+      } else this.inboundSeq = st.storeMsg(`i.${this.token}`, undefined, encodePids(this.inboundQos2)).seq;
+      this.broker.wrote(st);
+    } catch (e) {
+      this.broker.logger.error(`${this} - could not store QoS 2 packet identifiers: ${(e as Error).message}`);
+    }
   }
 
   private allocPid(): number {
@@ -208,6 +267,7 @@ export class Session implements Client {
 
   private send(conn: MqttConnection, o: Outgoing): void {
     if (o.pid === 0) o.pid = this.allocPid();
+    if (o.seq !== 0 && !o.pidStored) this.markSent(o);
     this.inflight.set(o.pid, o);
     o.sentAt = Date.now();
     if (o.released) conn.sendAck(6, o.pid);
@@ -307,9 +367,33 @@ export class Session implements Client {
 
   // ---- restore
 
-  /** Queues a message read back from the store after a restart. */
+  /**
+   * A message read back from the store after a restart: in flight again when it had gone out
+   * (resent with DUP and its packet identifier on reconnect), else queued.
+   */
   restoreOutgoing(o: Outgoing): void {
+    if (o.pid !== 0) {
+      if (!this.inflight.has(o.pid)) {
+        o.pidStored = true;
+        this.inflight.set(o.pid, o);
+        this.broker.tracking(this);
+        return;
+      }
+      // an identifier seen twice (a removal lost in a crash): the newer message goes out afresh
+      if (o.released) {
+        this.unstore(o);
+        return;
+      }
+      o.pid = 0;
+    }
+    o.pidStored = false;
     this.queue.push(o);
+  }
+
+  /** The QoS 2 packet identifiers received and not released, read back after a restart. */
+  restoreInbound(pids: number[], seq: number): void {
+    for (const pid of pids) this.inboundQos2.add(pid);
+    this.inboundSeq = seq;
   }
 
   // ---- persistence of the session record
@@ -341,15 +425,14 @@ export class Session implements Client {
 
   /** Removes the stored session (it is no longer persistent). */
   forget(): void {
-    const stores = this.state.stores;
     try {
-      stores.sess.purge({ subject: `s.${this.token}` });
-      stores.q.purge({ subject: `q.${this.token}` });
+      this.purgeStored();
     } catch {
       // stores closing
     }
-    for (const o of this.inflight.values()) o.seq = 0;
-    for (let i = this.queueHead; i < this.queue.length; i++) this.queue[i]!.seq = 0;
+    this.inboundSeq = 0;
+    for (const o of this.inflight.values()) o.seq = o.marker = 0;
+    for (let i = this.queueHead; i < this.queue.length; i++) this.queue[i]!.seq = this.queue[i]!.marker = 0;
   }
 
   /** Ends the session: subscriptions leave the sublist, stored state is removed. */
@@ -363,10 +446,8 @@ export class Session implements Client {
       sl.remove(s);
     }
     this.subs.clear();
-    const stores = this.state.stores;
     try {
-      stores.sess.purge({ subject: `s.${this.token}` });
-      stores.q.purge({ subject: `q.${this.token}` });
+      this.purgeStored();
     } catch {
       // stores closing
     }
@@ -374,6 +455,14 @@ export class Session implements Client {
     this.queue = [];
     this.queueHead = 0;
     this.broker.untrack(this);
+  }
+
+  private purgeStored(): void {
+    const { sess, q } = this.state.stores;
+    sess.purge({ subject: `s.${this.token}` });
+    sess.purge({ subject: `i.${this.token}` });
+    q.purge({ subject: `q.${this.token}` });
+    q.purge({ subject: `p.${this.token}` });
   }
 
   /** Drops in-memory state without touching the stores (server shutdown). */
