@@ -24,7 +24,7 @@ import {
 } from "./persist.js";
 import { RetainedIndex, type Retained } from "./retained.js";
 import { routing, Session, type MqttSub, type PubContext } from "./session.js";
-import { filterSubjects, parseShared, topicToSubject } from "./topic.js";
+import { filterSubjects, parseShared, subjectsIntersect, topicToSubject } from "./topic.js";
 
 export interface AccountState {
   readonly account: Account;
@@ -254,8 +254,9 @@ export class MqttBroker {
     const list: MqttSub[] = subjects.map((subject) => ({
       client: s, session: s, subject, queue: shared?.group, sid: filter, max: 0, delivered: 0, closed: false,
       filter, qos, noLocal: o.noLocal, retainAsPublished: o.rap, retainHandling: o.rh, subId: o.subId,
-      wildFirst, filtered, lastSubject: "", lastTopic: null, lastTopicStr: "",
+      wildFirst, filtered, peers: null, lastSubject: "", lastTopic: null, lastTopicStr: "",
     }));
+    if (shared === undefined) linkPeers(s, list);
     s.subs.set(filter, list);
     for (const sub of list) s.account.sublist.insert(sub);
     return { code: qos, isNew: true };
@@ -268,6 +269,13 @@ export class MqttBroker {
     for (const sub of list) {
       sub.closed = true;
       s.account.sublist.remove(sub);
+      if (sub.peers === null) continue;
+      for (const p of sub.peers) {
+        const i = p.peers!.indexOf(sub);
+        if (i >= 0) p.peers!.splice(i, 1);
+        if (p.peers!.length === 0) p.peers = null;
+      }
+      sub.peers = null;
     }
     return true;
   }
@@ -588,6 +596,20 @@ export class MqttBroker {
       st.stores.stop();
     }
     await done;
+  }
+}
+
+/** Links a new filter's subscriptions with the session's plain ones they overlap (see MqttSub.peers). */
+function linkPeers(s: Session, list: MqttSub[]): void {
+  for (const other of s.subs.values()) {
+    if (other[0]!.queue !== undefined) continue;
+    for (const o of other) {
+      for (const sub of list) {
+        if (!subjectsIntersect(sub.subject, o.subject)) continue;
+        (sub.peers ??= []).push(o);
+        (o.peers ??= []).push(sub);
+      }
+    }
   }
 }
 

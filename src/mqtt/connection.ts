@@ -1,6 +1,7 @@
 // One MQTT network connection: frames and decodes what the client sends, runs CONNECT (auth,
 // session takeover/resume), PUBLISH and the QoS flows, SUBSCRIBE/UNSUBSCRIBE, keep alive and
 // DISCONNECT, and writes packets through a coalesced outbound queue flushed once per turn.
+import { isUtf8 } from "node:buffer";
 import { Flow, producing } from "../core/backpressure.js";
 import { Outbound, type Flushable } from "../core/outbound.js";
 import type { AuthOutcome } from "../auth/authenticator.js";
@@ -242,6 +243,7 @@ export class MqttConnection implements FrameHandler, Flushable {
         return refuse(0x05, 0x90, `will topic: ${(e as Error).message}`);
       }
       if (will.qos === 2 && o.reject_qos2_publish) return refuse(0x05, 0x9b, "server does not accept QoS2 for Will messages");
+      if (will.props?.payloadFormat === 1 && !isUtf8(will.payload)) return refuse(0x05, 0x99, "will payload is not valid UTF-8");
     }
     const r = this.broker.authenticate(this, c.username, c.password);
     if (r instanceof Promise) {
@@ -407,6 +409,14 @@ export class MqttConnection implements FrameHandler, Flushable {
         if (!v5) s.addInboundQos2(p.pid);
         this.ack(PUBREC, p.pid, 0x87, !v5);
       }
+      return;
+    }
+    // 5.0 Payload Format Indicator 1 promises UTF-8: a payload that is not is refused (0x99 on
+    // the acknowledgement; dropped at QoS 0, which has none). Checked only when the flag is set.
+    if (props?.payloadFormat === 1 && !isUtf8(p.payload)) {
+      this.broker.logger.debug(`${this} - payload of a PUBLISH to ${JSON.stringify(this.lastTopic)} is not valid UTF-8 (payload format indicator 1)`);
+      if (qos === 1) this.ack(PUBACK, p.pid, 0x99, false);
+      else if (qos === 2) this.ack(PUBREC, p.pid, 0x99, false);
       return;
     }
     if (qos === 2) {

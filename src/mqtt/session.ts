@@ -4,6 +4,7 @@
 // window, and writes what must survive a restart to the account's stores.
 import type { Account } from "../core/account.js";
 import type { Client, Subscription } from "../core/client.js";
+import { subjectMatches } from "../core/subject.js";
 import type { PermissionSet } from "../auth/permissions.js";
 import type { AccountState, MqttBroker } from "./broker.js";
 import type { MqttConnection } from "./connection.js";
@@ -43,6 +44,8 @@ export interface MqttSub extends Subscription {
   readonly wildFirst: boolean;
   /** overlaps a deny permission: check each message's subject */
   filtered: boolean;
+  /** the session's other plain subscriptions that can match the same subjects (null: none) */
+  peers: MqttSub[] | null;
   lastSubject: string;
   lastTopic: Buffer | null;
   lastTopicStr: string;
@@ -101,6 +104,10 @@ export class Session implements Client {
   /** a will waiting for its delay (5.0) */
   pendingWill: NodeJS.Timeout | undefined;
   closed = false;
+  /** 3.1.1 with overlapping subscriptions: the message (and subject) delivered during this routing */
+  private oneCopyMsg: Buffer | null = null;
+  private oneCopySubject = "";
+  private oneCopyClear = false;
 
   constructor(
     readonly cid: number,
@@ -128,6 +135,12 @@ export class Session implements Client {
     if (sub.wildFirst && subject.charCodeAt(0) === 36 /* $ */) return;
     const ctx = routing.ctx;
     let qos = sub.qos;
+    if (sub.peers !== null && this.version !== 5) {
+      // 3.1.1: one copy however many of the session's subscriptions match, at the highest of their
+      // QoS (as mosquitto; 5.0 gets a copy per subscription, each with its QoS and identifier)
+      if (msg === this.oneCopyMsg && subject === this.oneCopySubject) return;
+      qos = this.oneCopy(sub, subject, msg);
+    }
     let retain = false;
     let topic: string;
     let topicBytes: Buffer | null = null;
@@ -172,6 +185,28 @@ export class Session implements Client {
       expiresAt: expiry !== undefined ? Date.now() + expiry * 1000 : 0, subId: sub.subId,
       pid: 0, released: false, sentAt: 0, seq: 0,
     });
+  }
+
+  /** The first of several matching subscriptions delivers: the highest QoS among those that match. */
+  private oneCopy(sub: MqttSub, subject: string, msg: Buffer): number {
+    this.oneCopyMsg = msg;
+    this.oneCopySubject = subject;
+    if (!this.oneCopyClear) {
+      // forgotten once this routing is over: a later message may reuse the buffer
+      this.oneCopyClear = true;
+      queueMicrotask(() => {
+        this.oneCopyMsg = null;
+        this.oneCopyClear = false;
+      });
+    }
+    let qos = sub.qos;
+    for (const p of sub.peers!) {
+      if (p.qos <= qos || p.closed || !subjectMatches(p.subject, subject)) continue;
+      if (p.wildFirst && subject.charCodeAt(0) === 36) continue;
+      if (p.filtered && !this.permissions!.canDeliver(subject)) continue;
+      qos = p.qos;
+    }
+    return qos;
   }
 
   /** Takes a QoS 1/2 message: sent at once when the window allows, else queued (and stored when persistent). */

@@ -144,3 +144,20 @@ export function filterSubjects(filter: string): string[] {
   if (n >= 3 && s.charCodeAt(n - 1) === 62 && s.charCodeAt(n - 2) === DOT) return [s, s.slice(0, n - 2)];
   return [s];
 }
+
+/**
+ * Whether two subscription subjects (`*`, `>` allowed) can match a common subject: the
+ * overlapping subscriptions of one session.
+ */
+export function subjectsIntersect(a: string, b: string): boolean {
+  const x = a.split(".");
+  const y = b.split(".");
+  for (let i = 0; ; i++) {
+    if (i === x.length || i === y.length) return x.length === y.length;
+    const s = x[i]!;
+    const t = y[i]!;
+    // '>' takes one token or more: the other side has one here
+    if (s === ">" || t === ">") return true;
+    if (s !== t && s !== "*" && t !== "*") return false;
+  }
+}

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import type { Server } from "../../src/server/server.js";
 import { sleep } from "../helpers.js";
-import { Collector, mqttConnack, mqttConnect, RawMqtt, connectPacket, startMqttServer } from "../mqtt-helpers.js";
+import { Collector, mqttConnack, mqttConnect, mqttRefused, RawMqtt, connectPacket, startMqttServer } from "../mqtt-helpers.js";
 
 describe("retained messages", () => {
   let s: Server;
@@ -257,4 +257,116 @@ describe("MQTT over TLS", () => {
       await s.close();
     }
   });
+});
+
+describe("5.0 payload format indicator", () => {
+  let s: Server;
+  before(async () => {
+    s = await startMqttServer();
+  });
+  after(async () => {
+    await s.close();
+  });
+  const BAD = Buffer.from([0x41, 0xff, 0xfe]);
+
+  test("a payload that is not UTF-8: 0x99 on PUBACK/PUBREC, dropped at QoS 0; valid ones pass with the indicator", async () => {
+    const { client: c, collector: got } = await mqttConnack(s, { protocolVersion: 5 });
+    await c.subscribeAsync("pfi/#", { qos: 2 });
+    const p = await mqttConnect(s, { protocolVersion: 5 });
+    const pfi = { properties: { payloadFormatIndicator: true } };
+    for (const qos of [1, 2] as const) {
+      await assert.rejects(p.publishAsync("pfi/bad", BAD, { qos, ...pfi }), (e: Error & { code?: number }) => e.code === 0x99, `QoS ${qos}`);
+    }
+    await p.publishAsync("pfi/bad", BAD, { qos: 0, ...pfi });
+    // the same bytes without the indicator are just bytes
+    await p.publishAsync("pfi/raw", BAD, { qos: 1 });
+    await p.publishAsync("pfi/ok", "héllo", { qos: 1, ...pfi });
+    const m = await got.count(2);
+    assert.deepEqual(m.map((x) => x.topic), ["pfi/raw", "pfi/ok"]);
+    assert.equal(m[1]!.payload, "héllo");
+    assert.equal(m[1]!.packet.properties?.payloadFormatIndicator, true);
+    await got.none();
+    // the connection lived through it
+    assert.equal(p.connected, true);
+    await p.endAsync();
+    await c.endAsync();
+  });
+
+  test("a will whose payload is not UTF-8 is refused (CONNACK 0x99)", async () => {
+    const r = await mqttRefused(s, {
+      protocolVersion: 5, will: { topic: "pfi/will", payload: BAD, qos: 0, retain: false, properties: { payloadFormatIndicator: true } },
+    });
+    assert.equal(r.code, 0x99);
+  });
+});
+
+describe("overlapping subscriptions in one session (as mosquitto 2.0)", () => {
+  let s: Server;
+  before(async () => {
+    s = await startMqttServer();
+  });
+  after(async () => {
+    await s.close();
+  });
+
+  test("3.1.1: one copy, at the highest QoS of the matching subscriptions", async () => {
+    const { client: c, collector: got } = await mqttConnack(s, { protocolVersion: 4 });
+    await c.subscribeAsync({ "ov4/+": { qos: 0 }, "ov4/#": { qos: 1 } });
+    const p = await mqttConnect(s);
+    await p.publishAsync("ov4/x", "both", { qos: 2 });
+    const nc = await natsConnect({ servers: s.clientURL });
+    nc.publish("ov4.y", "from nats");
+    await nc.flush();
+    await p.publishAsync("ov4/a/b", "one", { qos: 2 });
+    await p.publishAsync("ov4/x", "q0", { qos: 0 });
+    const m = await got.count(4);
+    assert.deepEqual(m.map((x) => [x.topic, x.payload, x.packet.qos]), [
+      ["ov4/x", "both", 1], ["ov4/y", "from nats", 1], ["ov4/a/b", "one", 1], ["ov4/x", "q0", 0],
+    ]);
+    await got.none();
+    // without the overlap, the remaining subscription's QoS
+    await c.unsubscribeAsync("ov4/#");
+    await p.publishAsync("ov4/x", "alone", { qos: 2 });
+    const alone = (await got.count(5))[4]!;
+    assert.deepEqual([alone.payload, alone.packet.qos], ["alone", 0]);
+    await got.none();
+    await nc.close();
+    await p.endAsync();
+    await c.endAsync();
+  });
+
+  test("5.0: one copy per subscription, each with its QoS and subscription identifier", async () => {
+    const { client: c, collector: got } = await mqttConnack(s, { protocolVersion: 5 });
+    await c.subscribeAsync("ov5/+", { qos: 0, properties: { subscriptionIdentifier: 3 } } as never);
+    await c.subscribeAsync("ov5/#", { qos: 1, properties: { subscriptionIdentifier: 4 } } as never);
+    const p = await mqttConnect(s, { protocolVersion: 5 });
+    await p.publishAsync("ov5/x", "m", { qos: 2 });
+    const m = await got.count(2);
+    assert.deepEqual(m.map((x) => [x.payload, x.packet.qos, x.packet.properties?.subscriptionIdentifier]).sort(), [
+      ["m", 0, 3], ["m", 1, 4],
+    ]);
+    await got.none();
+    await p.endAsync();
+    await c.endAsync();
+  });
+});
+
+test("retained messages: a filter starting with a wildcard does not reach $ topics", async () => {
+  const s = await startMqttServer();
+  try {
+    const p = await mqttConnect(s);
+    await p.publishAsync("$dev/x", "dollar", { qos: 1, retain: true });
+    await p.publishAsync("dev/x", "plain", { qos: 1, retain: true });
+    await p.endAsync();
+    for (const [filter, want] of [["#", ["dev/x"]], ["+/x", ["dev/x"]], ["$dev/#", ["$dev/x"]], ["$dev/+", ["$dev/x"]]] as const) {
+      const { client: c, collector: got } = await mqttConnack(s);
+      await c.subscribeAsync(filter, { qos: 1 });
+      await got.count(want.length);
+      await got.none(100);
+      assert.deepEqual(got.msgs.map((m) => m.topic), want, filter);
+      await c.endAsync();
+    }
+  } finally {
+    await s.close();
+  }
 });
