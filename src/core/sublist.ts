@@ -70,8 +70,10 @@ export class Sublist {
   private cachedResults = 0;
   private readonly doorkeeper = new Int32Array(DOORKEEPER_SLOTS);
   /** told after changes, once per turn of changes (interest watchers such as push consumers) */
-  private listeners: (() => void)[] = [];
+  private listeners: ((subjects: ReadonlySet<string>) => void)[] = [];
   private notifying = false;
+  /** subjects of the subscriptions added or removed since the listeners were last told */
+  private changedSubjects = new Set<string>();
 
   constructor(opts: { cache?: boolean; cacheSize?: number } = {}) {
     this.cache = opts.cache === false ? null : new Map();
@@ -117,7 +119,7 @@ export class Sublist {
     }
     this.count++;
     this.inserts++;
-    this.changed();
+    this.changed(sub.subject);
   }
 
   /** Returns false when the subscription was not there. */
@@ -153,24 +155,28 @@ export class Sublist {
     }
     this.count--;
     this.removes++;
-    this.changed();
+    this.changed(sub.subject);
     return true;
   }
 
-  private changed(): void {
+  private changed(subject: string): void {
     this.genid++;
     if (this.cache !== null && this.cache.size > 0) this.cache.clear();
-    if (this.listeners.length > 0 && !this.notifying) {
+    if (this.listeners.length === 0) return;
+    this.changedSubjects.add(subject);
+    if (!this.notifying) {
       this.notifying = true;
       queueMicrotask(() => {
         this.notifying = false;
-        for (const fn of [...this.listeners]) fn();
+        const subjects = this.changedSubjects;
+        this.changedSubjects = new Set();
+        for (const fn of [...this.listeners]) fn(subjects);
       });
     }
   }
 
-  /** Calls `fn` after the subscriptions change (batched per turn); returns the function that stops it. */
-  onChange(fn: () => void): () => void {
+  /** Calls `fn` after the subscriptions change (batched per turn) with the subjects of the subscriptions that came or went; returns the function that stops it. */
+  onChange(fn: (subjects: ReadonlySet<string>) => void): () => void {
     this.listeners.push(fn);
     return () => {
       const i = this.listeners.indexOf(fn);

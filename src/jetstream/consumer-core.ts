@@ -11,7 +11,7 @@
 
 import type { Account } from "../core/account.js";
 import type { Subscription } from "../core/client.js";
-import { consumerConfigJson, filtersOf, isPush, type ConsumerConfig } from "./consumer-config.js";
+import { consumerConfigJson, filtersOf, isDurable, isPush, type ConsumerConfig } from "./consumer-config.js";
 import { filterArgOf, SubjectFilter } from "./consumer-util.js";
 import { WaitQueue } from "./consumer-pull.js";
 import { nowNs, type ConsumerState, type ConsumerStore, type PendingEntry, type StoredMsg } from "./store/index.js";
@@ -31,6 +31,8 @@ export const PASS_BYTES = 4 * 1024 * 1024;
 export const ACK_WAIT_DELAY = 1;
 export const NS = 1_000_000;
 export const ACK_TERM_LIMITS_REASON = "Unacknowledged message was deleted";
+/** ms between state writes of a saved ephemeral without acks (nats-server writes consumer state at most every 100 ms). */
+const LAZY_STATE_MS = 100;
 
 /** What a consumer needs from the layer that owns it. */
 export interface ConsumerOwner {
@@ -133,6 +135,14 @@ export abstract class ConsumerCore {
   protected uptmr: NodeJS.Timeout | undefined;
   protected delayTmr: NodeJS.Timeout | undefined;
   protected readonly runBound = () => this.run();
+  /**
+   * The state of a saved ephemeral with ack policy none (a key/value watcher, say) changes with
+   * every delivery and holds nothing a double ack waits for: it is written at most every
+   * LAZY_STATE_MS rather than each turn. A crash may then cost a few redeliveries, which such a
+   * consumer's client (an ordered consumer) handles anyway.
+   */
+  private readonly lazyState: boolean;
+  private stmr: NodeJS.Timeout | undefined;
 
   constructor(
     protected readonly owner: ConsumerOwner,
@@ -156,6 +166,7 @@ export abstract class ConsumerCore {
     this.filters = filtersOf(cfg).map(toWire);
     this.filterArg = filterArgOf(this.filters);
     this.matcher = new SubjectFilter(this.filters);
+    this.lazyState = persistent && cfg.ack_policy === "none" && !isDurable(cfg);
   }
 
   get stream(): Stream {
@@ -197,7 +208,19 @@ export abstract class ConsumerCore {
   /** Hands the state to the store, which writes it with its next batch. */
   protected saveState(): void {
     if (this.closed) return;
-    this.store.update(this.buildState());
+    if (!this.lazyState) return this.store.update(this.buildState());
+    if (this.stmr !== undefined) return;
+    this.stmr = setTimeout(() => {
+      this.stmr = undefined;
+      if (!this.closed) this.store.update(this.buildState());
+    }, LAZY_STATE_MS);
+    this.stmr.unref();
+  }
+
+  /** Stops a lazy state write (the consumer is closing: its state is written now or not at all). */
+  protected stopStateTimer(): void {
+    if (this.stmr !== undefined) clearTimeout(this.stmr);
+    this.stmr = undefined;
   }
 
   /** The consumer's saved form: its configuration (what recovery reads back). */

@@ -19,6 +19,7 @@ import { ADVISORY_PREFIX, publishAdvisory } from "./advisories.js";
 import { consumerConfigJson, filtersOf, isDurable, isPush, type ConsumerConfig } from "./consumer-config.js";
 import { ACK_TERM_LIMITS_REASON, ACK_WAIT_DELAY, FLOW_CONTROL_MAX_PENDING, NS } from "./consumer-core.js";
 import { ConsumerDelivery } from "./consumer-delivery.js";
+import { watchDeliveryInterest } from "./consumer-interest.js";
 import { filterArgOf, subsetOf, SubjectFilter } from "./consumer-util.js";
 import { statusBlock } from "./consumer-pull.js";
 import { nowNs, type ConsumerState } from "./store/index.js";
@@ -29,6 +30,8 @@ import { rfc3339Nano } from "./time.js";
 export type { ConsumerOwner } from "./consumer-core.js";
 
 export class Consumer extends ConsumerDelivery implements Client, StreamConsumer {
+  private readonly checkInterestBound = () => this.checkInterest();
+
   // ================================================================ start-up
 
   /** A new consumer: its starting position (nats-server's selectStartingSeqNo), saved. */
@@ -149,7 +152,7 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
     this.updateInactiveThreshold();
     this.computeNumPending();
     if (isPush(this.cfg)) {
-      this.unwatch = acc.sublist.onChange(() => this.checkInterest());
+      this.unwatch = watchDeliveryInterest(acc.sublist, this.deliverWire, this.checkInterestBound);
       this.active = acc.sublist.hasInterest(this.deliverWire);
       if (this.cfg.idle_heartbeat) this.armHeartbeat(this.cfg.idle_heartbeat / NS);
     }
@@ -366,6 +369,8 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
     if (cfg.deliver_subject !== old.deliver_subject && isPush(cfg)) {
       // a new deliver subject: what is pending goes out again there
       this.deliverWire = toWire(cfg.deliver_subject!);
+      this.unwatch?.();
+      this.unwatch = watchDeliveryInterest(this.owner.account.sublist, this.deliverWire, this.checkInterestBound);
       this.forceExpirePending();
       this.active = this.owner.account.sublist.hasInterest(this.deliverWire);
     }
@@ -438,6 +443,7 @@ export class Consumer extends ConsumerDelivery implements Client, StreamConsumer
     }
     this.subs = [];
     this.stopPtmr();
+    this.stopStateTimer();
     this.clearDelete();
     for (const t of [this.hbtmr, this.wtmr, this.uptmr, this.delayTmr]) if (t !== undefined) clearTimeout(t);
     this.hbtmr = this.wtmr = this.uptmr = this.delayTmr = undefined;

@@ -6,6 +6,9 @@ import { checkConsumerConfig, checkConsumerUpdate, consumerConfigJson, decodeCre
 import { parseNextRequest, WaitQueue, type PullRequest, type PullSide } from "../../src/jetstream/consumer-pull.js";
 import { headersOnly, numAt, subsetOf, SubjectFilter } from "../../src/jetstream/consumer-util.js";
 import { FilterIndex } from "../../src/jetstream/consumer-index.js";
+import { watchDeliveryInterest } from "../../src/jetstream/consumer-interest.js";
+import { Sublist } from "../../src/core/sublist.js";
+import { newSubscription, type Client } from "../../src/core/client.js";
 import { JsonError, type StreamConfig } from "../../src/jetstream/stream-config.js";
 
 const stream = { name: "S", subjects: ["s.>"], retention: "limits", num_replicas: 1, consumer_limits: {} } as unknown as StreamConfig;
@@ -175,4 +178,27 @@ test("the filter index: each consumer taking a subject, once; the same answers a
     assert.deepEqual(ix.match(subject).sort(), want, subject);
     assert.equal(ix.has(subject), want.length > 0);
   }
+});
+
+test("deliver subject watchers: told only of subscriptions that may match their subject, once per turn", async () => {
+  const sl = new Sublist();
+  const client: Client = { cid: 1, kind: "internal", echo: true, deliver() {} };
+  const sub = (subject: string) => newSubscription(client, subject, subject);
+  const calls = { a: 0, b: 0 };
+  const stopA = watchDeliveryInterest(sl, "d.a", () => calls.a++);
+  watchDeliveryInterest(sl, "d.b", () => calls.b++);
+  const sa = sub("d.a");
+  sl.insert(sa);
+  sl.insert(sub("other"));
+  sl.insert(sub("d.a.deeper"));
+  await Promise.resolve();
+  assert.deepEqual(calls, { a: 1, b: 0 });
+  sl.insert(sub("d.*"));
+  sl.remove(sa);
+  await Promise.resolve();
+  assert.deepEqual(calls, { a: 2, b: 1 }, "a wildcard subscription concerns every subject it matches; one call per turn");
+  stopA();
+  sl.insert(sub(">"));
+  await Promise.resolve();
+  assert.deepEqual(calls, { a: 2, b: 2 });
 });
