@@ -40,6 +40,8 @@ export type SubscribeResult = number;
 export type { Retained } from "./retained.js";
 
 const ACK_WAIT_TICK_MIN = 100;
+/** how often retained messages past their expiry are removed */
+const RETAINED_SWEEP_MS = 10_000;
 
 export class MqttBroker {
   readonly logger: Logger;
@@ -54,6 +56,7 @@ export class MqttBroker {
   private readonly tlsHandshaker: TlsHandshaker | undefined;
   private ackTimer: NodeJS.Timeout | undefined;
   private readonly willTimers = new Set<NodeJS.Timeout>();
+  private lastSweep = Date.now();
   port = 0;
   closed = false;
 
@@ -450,6 +453,10 @@ export class MqttBroker {
   private redeliver(): void {
     const wait = this.options.ack_wait_ms;
     const now = Date.now();
+    if (now - this.lastSweep >= RETAINED_SWEEP_MS) {
+      this.lastSweep = now;
+      for (const st of this.states.values()) for (const r of st.retained.expired(now)) this.removeRetained(st, r.subject);
+    }
     for (const s of this.tracked) {
       if (s.inflight.size === 0 || s.closed) {
         this.tracked.delete(s);

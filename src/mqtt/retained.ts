@@ -30,6 +30,8 @@ const DOLLAR = 36;
 export class RetainedIndex {
   private readonly root: Node = newNode();
   private readonly bySubject = new Map<string, Retained>();
+  /** those with a message expiry (swept now and then: a SUBSCRIBE only meets the ones it matches) */
+  private readonly expiring = new Set<Retained>();
 
   get size(): number {
     return this.bySubject.size;
@@ -44,7 +46,10 @@ export class RetainedIndex {
   }
 
   set(subject: string, r: Retained): void {
-    const had = this.bySubject.has(subject);
+    const old = this.bySubject.get(subject);
+    const had = old !== undefined;
+    if (had) this.expiring.delete(old);
+    if (r.expiresAt !== 0) this.expiring.add(r);
     this.bySubject.set(subject, r);
     let n = this.root;
     if (had) {
@@ -66,7 +71,10 @@ export class RetainedIndex {
   }
 
   delete(subject: string): boolean {
-    if (!this.bySubject.delete(subject)) return false;
+    const old = this.bySubject.get(subject);
+    if (old === undefined) return false;
+    this.bySubject.delete(subject);
+    this.expiring.delete(old);
     const toks = subject.split(".");
     const path: Node[] = [this.root];
     let n = this.root;
@@ -84,6 +92,13 @@ export class RetainedIndex {
       if (parent.children!.size === 0) parent.children = null;
     }
     return true;
+  }
+
+  /** The retained messages whose expiry has passed. */
+  expired(now: number): Retained[] {
+    const out: Retained[] = [];
+    for (const r of this.expiring) if (r.expiresAt <= now) out.push(r);
+    return out;
   }
 
   /**

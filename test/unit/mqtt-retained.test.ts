@@ -104,3 +104,19 @@ test("thousands of levels do not overflow the stack", () => {
   assert.equal(find(ix, deep.replace(/l$/, "+")).length, 1);
   assert.equal(ix.delete(topicToSubject(deep, false)), true);
 });
+
+test("messages with an expiry are listed once past it, and forgotten when replaced or deleted", () => {
+  const ix = new RetainedIndex();
+  const a = { ...retained("e/a"), expiresAt: 1000 };
+  const b = { ...retained("e/b"), expiresAt: 5000 };
+  ix.set(a.subject, a);
+  ix.set(b.subject, b);
+  ix.set("e.c", retained("e/c"));
+  assert.deepEqual(ix.expired(999), []);
+  assert.deepEqual(ix.expired(1000), [a]);
+  assert.deepEqual(ix.expired(6000).map((r) => r.topic).sort(), ["e/a", "e/b"]);
+  // replaced without an expiry; deleted
+  ix.set(a.subject, retained("e/a"));
+  ix.delete(b.subject);
+  assert.deepEqual(ix.expired(10_000), []);
+});
