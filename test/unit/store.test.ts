@@ -263,13 +263,16 @@ for (const [kind, make] of kinds) {
       assert.equal(st.loadMsg(1)!.ttl, 20);
       assert.equal(st.loadMsg(2)!.ttl, -1);
       await sleep(60);
-      if (Date.now() - t0 < 140) assert.deepEqual(contents(st).map(([q]) => q), [2, 3]);
+      // On a loaded machine max_age (150 ms) may come due before we look: only then can it be
+      // what removed message 1.
+      const early = Date.now() - t0 < 140;
+      if (early) assert.deepEqual(contents(st).map(([q]) => q), [2, 3]);
       assert.equal(st.loadMsg(1), undefined);
-      assert.equal(removed[0].reason, "ttl");
+      if (early) assert.equal(removed.find((r) => r.seq === 1)?.reason, "ttl");
       await sleep(Math.max(0, 170 - (Date.now() - t0)));
       st.expireMsgs();
       assert.deepEqual(contents(st).map(([q]) => q), [2]);
-      assert.equal(removed[1].reason, "max_age");
+      assert.equal(removed.find((r) => r.seq === 3)?.reason, "max_age");
       st.stop();
 
       // Without allow_msg_ttl the TTL is kept but does not expire.
