@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer } from "../../src/index.js";
+import type { Server } from "../../src/server/server.js";
 import { sleep, until } from "../helpers.js";
 import { connect as natsConnect } from "@nats-io/transport-node";
 import { connectPacket, mqttConnack, mqttConnect, RawMqtt } from "../mqtt-helpers.js";
@@ -105,12 +106,33 @@ test("SIGKILL: what was acknowledged survives", async () => {
   };
   const a = await start();
   await fill(url);
+  // a QoS 2 publish acknowledged with PUBREC, not yet released, when the server dies
+  const srv = { mqttPort: port } as Server;
+  const q2 = await rawSession(srv, "kq2", false);
+  q2.r.send(rawPublish("kq2/x", "first", 2, 7, false));
+  assert.equal((await q2.in.next()).type, 5);
   a.child.kill("SIGKILL");
   await a.exited;
   await sleep(50);
   const b = await start();
   try {
     await check(url);
+    const { client: w, collector: got } = await mqttConnack(url);
+    await w.subscribeAsync("kq2/#", { qos: 0 });
+    const c = await rawSession(srv, "kq2", false);
+    c.r.send(rawPublish("kq2/x", "first", 2, 7, false, true));
+    assert.equal((await c.in.next()).type, 5);
+    c.r.send(rawAck(6, 7));
+    assert.equal((await c.in.next()).type, 7);
+    c.r.send(rawPublish("kq2/x", "second", 2, 7, false));
+    assert.equal((await c.in.next()).type, 5);
+    c.r.send(rawAck(6, 7));
+    assert.equal((await c.in.next()).type, 7);
+    // only the new message: the resend was known
+    assert.equal((await got.next()).payload, "second");
+    await got.none();
+    c.r.close();
+    await w.endAsync();
   } finally {
     b.child.kill("SIGTERM");
     await b.exited;
@@ -197,7 +219,7 @@ function readPublish(p: Pkt, v5: boolean): { qos: number; dup: boolean; pid: num
   return { qos, dup: (p.flags & 8) !== 0, pid, topic: b.toString("utf8", 2, 2 + tl), payload: b.toString("utf8", pos), subId };
 }
 
-async function rawSession(s: Awaited<ReturnType<typeof startServer>>, id: string, v5: boolean): Promise<{ r: RawMqtt; in: Packets; present: boolean }> {
+async function rawSession(s: Server, id: string, v5: boolean): Promise<{ r: RawMqtt; in: Packets; present: boolean }> {
   const r = await RawMqtt.connect(s);
   const pk = new Packets(r);
   r.send(v5 ? connectWithExpiry(id) : connectPacket(id, { clean: false }));
