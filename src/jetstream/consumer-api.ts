@@ -149,7 +149,7 @@ function sortedConsumers(req: ApiRequest, extra: Record<string, unknown>) {
     req.fail("JSStreamNotFoundErr", undefined, extra);
     return undefined;
   }
-  const all = [...consumersOf(stream).consumers.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const all = [...consumersOf(stream).consumers.values()].filter((c) => !c.isDirect).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { all, offset: Math.min(offset, all.length) };
 }
 

@@ -182,6 +182,10 @@ export abstract class ConsumerCore {
   }
 
   /** The subjects this consumer takes (wire forms; empty for all). */
+  get isDirect(): boolean {
+    return this.cfg.direct === true;
+  }
+
   get filterSubjects(): readonly string[] {
     return this.filters;
   }

@@ -106,8 +106,10 @@ export class ConsumerSet implements ConsumerOwner {
     let maxc = stream.cfg.max_consumers;
     const accMax = this.jsa.limits.max_consumers;
     if (maxc <= 0 || (accMax > 0 && accMax < maxc)) maxc = accMax;
-    if (maxc > 0 && this.consumers.size >= maxc) return { error: jsError("JSMaximumConsumersLimitErr") };
-    if (workqueue) {
+    if (maxc > 0 && stream.publicConsumerCount() >= maxc) return { error: jsError("JSMaximumConsumersLimitErr") };
+    // A link's internal consumer is exempt from the work-queue rules, but counts as "another
+    // consumer" for the next one made on the stream (nats-server 2.9.10, checked side by side).
+    if (workqueue && cfg.direct !== true) {
       if (cfg.ack_policy !== "explicit") return { error: jsError("JSConsumerWQRequiresExplicitAckErr") };
       if (this.consumers.size > 0) {
         const subjects = filtersOf(cfg);

@@ -46,6 +46,11 @@ export interface StreamConsumer {
   readonly name: string;
   /** the subjects it takes (wire forms; empty or absent: all): only messages on them are offered */
   readonly filterSubjects?: readonly string[];
+  /**
+   * An internal consumer of another stream's mirror or source link (nats-server's "direct"):
+   * not listed, not in consumer_count, not counted against max_consumers.
+   */
+  readonly isDirect?: boolean;
   /** a message was stored (after the PubAck decision) */
   onStored?(seq: number, subject: string): void;
   /** messages were purged; `firstSeq` is the stream's new first sequence, `filter` the purge's subject filter */
@@ -98,6 +103,13 @@ export class Stream implements Client {
   /** Nats-Msg-Id of the last message stored */
   lmsgId = "";
   readonly consumers = new Map<string, StreamConsumer>();
+
+  /** Consumers other than mirror/source links' internal ones. */
+  publicConsumerCount(): number {
+    let n = 0;
+    for (const c of this.consumers.values()) if (c.isDirect !== true) n++;
+    return n;
+  }
   /** the consumers by filter subject: a message is offered only to those taking its subject */
   private readonly cindex = new FilterIndex<StreamConsumer>();
 
@@ -805,7 +817,7 @@ export class Stream implements Client {
     if (st.num_deleted) o.num_deleted = st.num_deleted;
     if (details && st.deleted && st.deleted.length > 0) o.deleted = st.deleted;
     if (st.lost && (st.lost.msgs.length > 0 || st.lost.bytes > 0)) o.lost = { msgs: st.lost.msgs.length > 0 ? st.lost.msgs : null, bytes: st.lost.bytes };
-    o.consumer_count = this.consumers.size;
+    o.consumer_count = this.publicConsumerCount();
     return o;
   }
 

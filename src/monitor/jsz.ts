@@ -93,7 +93,7 @@ export function accountDetail(js: JetStream, name: string, o: Pick<JszOptions, "
       if (o.config) sd.config = info.config;
       sd.state = info.state;
       if (st.cfg.compression === "s2") sd.compression = "s2 requested; stored uncompressed";
-      if (o.consumers && st.consumers.size > 0) sd.consumer_detail = [...consumersOf(st).consumers.values()].map((c) => c.info());
+      if (o.consumers && st.consumers.size > 0) sd.consumer_detail = [...consumersOf(st).consumers.values()].filter((c) => !c.isDirect).map((c) => c.info());
       return sd;
     });
   }
