@@ -41,4 +41,31 @@ export class Account {
     }
     return n;
   }
+
+  /**
+   * Delivers to the subscribers of `match` a message that shows `subject`: JetStream deliveries
+   * are routed on a deliver or reply subject while carrying the stored subject. `match` goes to
+   * `deliver` as the routed subject, so imports map what was routed, not what is shown.
+   */
+  routeAs(match: string, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): number {
+    const r = this.sublist.match(match);
+    let n = 0;
+    for (const sub of r.psubs) {
+      if (sub.closed) continue;
+      sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
+      n++;
+    }
+    for (const members of r.qsubs) {
+      const len = members.length;
+      const first = len === 1 ? 0 : Math.floor(Math.random() * len);
+      for (let k = 0; k < len; k++) {
+        const sub = members[(first + k) % len]!;
+        if (sub.closed) continue;
+        sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
+        n++;
+        break;
+      }
+    }
+    return n;
+  }
 }

@@ -38,29 +38,6 @@ export function mapSubject(subject: string, from: string, to: string): string {
   return out.join(".");
 }
 
-/** Delivers to the subscribers of `match` a message that shows `subject` (and passes `match` on as routed). */
-function routeShown(account: Account, match: string, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): number {
-  const r = account.sublist.match(match);
-  let n = 0;
-  for (const sub of r.psubs) {
-    if (sub.closed) continue;
-    sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
-    n++;
-  }
-  for (const members of r.qsubs) {
-    const len = members.length;
-    const first = len === 1 ? 0 : Math.floor(Math.random() * len);
-    for (let k = 0; k < len; k++) {
-      const sub = members[(first + k) % len]!;
-      if (sub.closed) continue;
-      sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
-      n++;
-      break;
-    }
-  }
-  return n;
-}
-
 export interface StreamImportDef {
   exporter: Account;
   importer: Account;
@@ -89,7 +66,7 @@ export class StreamImport implements Client {
     if (d.to !== undefined) local = mapSubject(local, d.subject, d.to);
     if (d.prefix !== undefined) local = `${d.prefix}.${local}`;
     if (routed === undefined) d.importer.route(null, local, reply, msg, hdrLen);
-    else routeShown(d.importer, local, subject, reply, msg, hdrLen);
+    else d.importer.routeAs(local, subject, reply, msg, hdrLen);
   }
 
   close(): void {
@@ -164,7 +141,7 @@ export class ServiceImport implements Client {
     if (p === undefined) return; // not a reply to a request that was made
     if (d.responseType === "single" || p.expires < Date.now()) this.pending.delete(token);
     if (routed === undefined) d.importer.route(null, p.reply, undefined, msg, hdrLen);
-    else routeShown(d.importer, p.reply, subject, reply, msg, hdrLen);
+    else d.importer.routeAs(p.reply, subject, reply, msg, hdrLen);
   }
 
   private sweep(): void {

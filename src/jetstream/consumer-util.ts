@@ -43,25 +43,7 @@ export class SubjectFilter {
 
 /** Delivers `msg` to whoever subscribes to `match`, with `subject` as the message's subject; returns how many got it. */
 export function routeAs(account: Account, match: string, subject: string, reply: string | undefined, msg: Buffer, hdrLen: number): number {
-  const r = account.sublist.match(match);
-  let n = 0;
-  for (const sub of r.psubs) {
-    if (sub.closed) continue;
-    sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
-    n++;
-  }
-  for (const members of r.qsubs) {
-    const len = members.length;
-    const first = len === 1 ? 0 : Math.floor(Math.random() * len);
-    for (let k = 0; k < len; k++) {
-      const sub = members[(first + k) % len]!;
-      if (sub.closed) continue;
-      sub.client.deliver(sub, subject, reply, msg, hdrLen, match);
-      n++;
-      break;
-    }
-  }
-  return n;
+  return account.routeAs(match, subject, reply, msg, hdrLen);
 }
 
 /** A consumer name for an ephemeral without one (8 characters, as nats-server's). */
