@@ -199,8 +199,9 @@ export class MqttConnection implements FrameHandler, Flushable {
     try {
       c = decodeConnect(body);
     } catch (e) {
-      // a 5.0 client hears why (when its header got that far)
-      if (body.length > 6 && body[6] === 5) this.version = 5;
+      // a 5.0 client hears why (when its header got that far); a CONNECT of another protocol
+      // name is not answered in this protocol's terms at all [MQTT-3.1.2-1]
+      if (body.length > 6 && body[6] === 5 && body.latin1Slice(0, 6) === "\x00\x04MQTT") this.version = 5;
       throw e;
     }
     const log = this.broker.logger;
@@ -236,7 +237,16 @@ export class MqttConnection implements FrameHandler, Flushable {
     const will = c.will;
     if (will !== undefined) {
       const bad = checkTopicName(will.topic);
-      if (bad !== undefined) return refuse(0x05, 0x90, `will topic: ${bad}`);
+      if (bad !== undefined) {
+        // a wildcard or empty will topic breaks the protocol (3.1.1 [MQTT-4.7.1-1], [MQTT-4.7.3-1];
+        // 5.0 [MQTT-4.7.0-1]): 3.1.1 has no return code for that, so no CONNACK [MQTT-3.2.2-6]
+        if (!v5) {
+          log.error(`${this} - will topic: ${bad}`);
+          this.finish(`will topic: ${bad}`, false);
+          return;
+        }
+        throw new MqttProtocolError(`will topic: ${bad}`, 0x82);
+      }
       try {
         topicToSubject(will.topic, false);
       } catch (e) {
@@ -367,7 +377,9 @@ export class MqttConnection implements FrameHandler, Flushable {
       if (props.subscriptionIds !== undefined) throw new MqttProtocolError("PUBLISH from a client with a subscription identifier", 0x82);
       const alias = props.topicAlias;
       if (alias !== undefined) {
-        if (alias === 0 || alias > TOPIC_ALIAS_MAX) throw new MqttProtocolError(`topic alias ${alias} out of range`, 0x94);
+        // 0x94 is for an alias over the maximum we announced; 0 is just not allowed [MQTT-3.3.2-8]
+        if (alias === 0) throw new MqttProtocolError("topic alias 0", 0x82);
+        if (alias > TOPIC_ALIAS_MAX) throw new MqttProtocolError(`topic alias ${alias} over the maximum of ${TOPIC_ALIAS_MAX}`, 0x94);
         if (topicBytes.length === 0) {
           const t = this.aliasesIn?.get(alias);
           if (t === undefined) throw new MqttProtocolError(`unknown topic alias ${alias}`, 0x82);
@@ -383,8 +395,10 @@ export class MqttConnection implements FrameHandler, Flushable {
     if (last === null || last.length !== topicBytes.length || !last.equals(topicBytes)) {
       checkUtf8(topicBytes, "topic name");
       const topic = topicBytes.latin1Slice(0, topicBytes.length);
+      // wildcards break the protocol [MQTT-3.3.2-2]: 0x90 is for a well-formed topic we refuse
+      // (the TopicError of a character NATS subjects cannot carry)
       const bad = checkTopicName(topic);
-      if (bad !== undefined) throw new MqttProtocolError(bad, 0x90);
+      if (bad !== undefined) throw new MqttProtocolError(bad, 0x82);
       const subject = topicToSubject(topic, false);
       const perms = this.session!.permissions;
       this.lastAllowed = perms === undefined || perms.canPublish(subject);
@@ -430,8 +444,9 @@ export class MqttConnection implements FrameHandler, Flushable {
     if (qos > 0) this.broker.dirtyStores.clear();
     // stored (persistent sessions) before PUBREC goes out: a resend after a restart is known
     if (qos === 2) s.addInboundQos2(p.pid);
-    this.broker.publish(s, s.state, this.lastTopic, topicBytes, this.lastSubject, qos, p.retain, p.payload, fwdProps);
-    if (qos === 1) this.ack(PUBACK, p.pid, 0, true);
+    const n = this.broker.publish(s, s.state, this.lastTopic, topicBytes, this.lastSubject, qos, p.retain, p.payload, fwdProps);
+    // 5.0 may tell a QoS 1 publisher nobody subscribes (0x10), as mosquitto does
+    if (qos === 1) this.ack(PUBACK, p.pid, n === 0 && v5 ? 0x10 : 0, true);
     else if (qos === 2) this.ack(PUBREC, p.pid, 0, true);
   }
 
@@ -484,15 +499,25 @@ export class MqttConnection implements FrameHandler, Flushable {
     const codes: number[] = [];
     const fresh: { filter: string; rh: number; isNew: boolean }[] = [];
     const log = this.broker.logger;
+    // a filter that breaks the topic filter rules [MQTT-4.7.1-1..3, MQTT-4.7.3-1] or the shared
+    // subscription syntax [MQTT-4.8.2-1/2] makes the whole packet malformed, at both levels (5.0's
+    // SUBACK 0x8F is for a well-formed filter the server refuses), as mosquitto treats it
     for (const req of pkt.subs) {
       checkUtf8(Buffer.from(req.filter, "latin1"), "topic filter");
-      const bad = checkFilter(req.filter.startsWith("$share/") ? req.filter.slice(req.filter.indexOf("/", 7) + 1) : req.filter);
-      if (bad !== undefined) {
-        // 3.1.1: a malformed filter is a protocol violation; 5.0 answers it
-        if (!v5) throw new MqttProtocolError(bad);
-        codes.push(0x8f);
-        continue;
+      let inner = req.filter;
+      if (inner.startsWith("$share/")) {
+        // a share name: not empty, no wildcards, then "/" and a filter (a share name NATS cannot
+        // take as a queue group is refused later, with 0x8F)
+        const rest = inner.slice(7);
+        const slash = rest.indexOf("/");
+        if (slash <= 0 || /[+#]/.test(rest.slice(0, slash))) throw new MqttProtocolError(`malformed shared subscription: ${JSON.stringify(req.filter)}`);
+        if (req.noLocal) throw new MqttProtocolError("no local on a shared subscription", 0x82); // [MQTT-3.8.3-4]
+        inner = rest.slice(slash + 1);
       }
+      const bad = checkFilter(inner);
+      if (bad !== undefined) throw new MqttProtocolError(bad);
+    }
+    for (const req of pkt.subs) {
       const r = this.broker.subscribe(s, req.filter, req.qos, { noLocal: req.noLocal, rap: req.retainAsPublished, rh: req.retainHandling, subId }, v5);
       if (r.code === 0x82) throw new MqttProtocolError("no local on a shared subscription", 0x82);
       if (log.traceEnabled) log.trace(`${this} - <<- [SUBSCRIBE ${req.filter} QoS=${req.qos}] -> ${r.code}`);
@@ -507,6 +532,12 @@ export class MqttConnection implements FrameHandler, Flushable {
   private onUnsubscribe(body: Buffer): void {
     const v5 = this.v5;
     const pkt = decodeUnsubscribe(body, v5);
+    for (const f of pkt.filters) {
+      checkUtf8(Buffer.from(f, "latin1"), "topic filter");
+      // the topic filter rules hold here too; mosquitto closes as well
+      const bad = checkFilter(f.startsWith("$share/") ? f.slice(f.indexOf("/", 7) + 1) : f);
+      if (bad !== undefined) throw new MqttProtocolError(bad);
+    }
     const s = this.session!;
     const codes = pkt.filters.map((f) => (this.broker.unsubscribe(s, f) ? 0 : 0x11));
     s.save();
