@@ -473,3 +473,58 @@ test("the sequence index stays within its resident bound: appends, random reads,
   assert.equal(st.state().first_seq >= n / 2, true);
   st.stop();
 });
+
+test("random reads through the page cache: erased and removed messages, rewritten blocks, a growing active block", async () => {
+  const dir = newDir();
+  // no cache of the newest records: every read goes to the block files
+  const st = open(dir, { block_size: 16 * 1024, cache_size: 0 });
+  const turns = async (n = 3): Promise<void> => {
+    for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 2));
+  };
+  const want = new Map<number, string>();
+  const put = (i: number): void => {
+    const body = `payload-${i}-${"x".repeat(i % 50)}`;
+    want.set(st.storeMsg(`k.${i}`, undefined, b(body)).seq, body);
+  };
+  let seed = 42;
+  const rand = (k: number): number => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed % k;
+  };
+  const check = (reads: number): void => {
+    const seqs = [...want.keys()];
+    for (let i = 0; i < reads; i++) {
+      const seq = seqs[rand(seqs.length)]!;
+      assert.equal(st.loadMsg(seq)?.data.toString(), want.get(seq), `seq ${seq}`);
+    }
+    assert.equal(st.state().lost, undefined);
+  };
+  const pages = (): { hits: number; loads: number } => (st as unknown as { reader: { pageStats: { hits: number; loads: number } } }).reader.pageStats;
+  for (let i = 1; i <= 2000; i++) put(i);
+  await turns();
+  check(3000);
+  assert.ok(pages().hits > 1000, `served from pages: ${JSON.stringify(pages())}`);
+  // erased in place: the page holding the old bytes must not serve them
+  for (let s = 5; s <= 2000; s += 97) {
+    assert.ok(st.eraseMsg(s));
+    want.delete(s);
+    assert.equal(st.loadMsg(s), undefined);
+  }
+  check(3000);
+  // the active block grows after its pages were read
+  for (let i = 2001; i <= 2300; i++) {
+    put(i);
+    if (i % 10 === 0) {
+      await turns(1);
+      check(20);
+    }
+  }
+  await turns();
+  check(2000);
+  // most of the early blocks removed: they are compacted (rewritten) in the background
+  for (let s = 1; s <= 1500; s++) if (s % 5 !== 0 && want.delete(s)) st.removeMsg(s);
+  await turns(40);
+  check(3000);
+  for (const [seq, body] of want) assert.equal(st.loadMsg(seq)?.data.toString(), body, `seq ${seq}`);
+  st.stop();
+});

@@ -118,7 +118,10 @@ export class FileStore extends BaseStore implements ConsumerOwner {
     this.startSyncTimer();
     this.expireMsgs();
     // A stream nobody uses gives back most of its resident index (a timer runs between operations).
-    this.idleTimer = setInterval(() => this.idx.trim(true), IDLE_CHECK_MS);
+    this.idleTimer = setInterval(() => {
+      this.idx.trim(true);
+      this.reader.trimIdle();
+    }, IDLE_CHECK_MS);
     this.idleTimer.unref();
   }
 
@@ -474,6 +477,8 @@ export class FileStore extends BaseStore implements ConsumerOwner {
 
   private writeAt(blk: Block, buf: Buffer, start: number, len: number, off: number): void {
     if (this.writeErr !== undefined) return;
+    // what was read of the block before this overwrite is stale
+    this.reader.forgetWindow(blk);
     try {
       if (blk.wfd >= 0) writeFully(blk.wfd, buf, start, len, off);
       else {
