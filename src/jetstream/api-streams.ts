@@ -117,7 +117,8 @@ function streamCreate(req: ApiRequest): void {
   const r = jsa.addStream(checked.cfg);
   if ("error" in r) return req.failWith(r.error);
   const { info } = streamInfoFields(req, r.stream, false);
-  req.respond(r.created ? { ...info, did_create: true } : info);
+  // nats-server says did_create for an idempotent create of the same configuration too
+  req.respond({ ...info, did_create: true });
 }
 
 /** Configuration Junction accepts but cannot honour yet (refused rather than ignored): none at the moment. */
@@ -203,15 +204,18 @@ function pagedRequest(req: ApiRequest, extra: Record<string, unknown>): { offset
 }
 
 function streamNames(req: ApiRequest): void {
-  const p = pagedRequest(req, { total: 0, offset: 0, limit: 0, streams: [] });
+  // Go's nil slice: no names is `null`, as nats-server sends it. Errors leave the list out (nats-server
+  // sends it there too, but the response schema allows a list or an error, not both).
+  const p = pagedRequest(req, { total: 0, offset: 0, limit: 0 });
   if (p === undefined) return;
   const all = filteredStreams(req, p.filter).map((s) => s.name);
   const offset = Math.min(p.offset, all.length);
-  req.respond({ total: all.length, offset, limit: NAMES_LIMIT, streams: all.slice(offset, offset + NAMES_LIMIT) });
+  const page = all.slice(offset, offset + NAMES_LIMIT);
+  req.respond({ total: all.length, offset, limit: NAMES_LIMIT, streams: page.length > 0 ? page : null });
 }
 
 function streamList(req: ApiRequest): void {
-  const p = pagedRequest(req, { total: 0, offset: 0, limit: 0, streams: [] });
+  const p = pagedRequest(req, { total: 0, offset: 0, limit: 0 });
   if (p === undefined) return;
   const all = filteredStreams(req, p.filter);
   const offset = Math.min(p.offset, all.length);

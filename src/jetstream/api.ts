@@ -39,7 +39,7 @@ export interface ApiRequest {
   readonly type: string;
   /** the payload as text ("" for none) */
   text(): string;
-  /** the payload is empty or only whitespace */
+  /** the payload is empty or a JSON object without members (nats-server's isEmptyRequest) */
   isEmpty(): boolean;
   /** the payload is a JSON object or array (nats-server's isJSONObjectOrArray) */
   isJson(): boolean;
@@ -187,15 +187,31 @@ export class ApiClient implements Client {
       body,
       type,
       text: () => (text ??= body.toString("utf8")),
-      isEmpty: () => req.text().trim() === "",
-      isJson: () => {
-        const t = req.text().trimStart();
-        return t.startsWith("{") || t.startsWith("[");
-      },
+      isEmpty: () => isEmptyRequest(body, req.text()),
+      isJson: () => isJsonObjectOrArray(body),
       respond,
       fail: (name, args, extra) => respond({ error: jsError(name, args), ...extra }),
       failWith: (e, extra) => respond({ error: e, ...extra }),
     };
     return req;
   }
+}
+
+/** nats-server's isEmptyRequest: no bytes, or JSON that is an object without members (whitespace alone is not empty). */
+export function isEmptyRequest(body: Buffer, text: string): boolean {
+  if (body.length === 0) return true;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+/** nats-server's isJSONObjectOrArray: the first byte after JSON whitespace opens an object or an array. */
+export function isJsonObjectOrArray(body: Buffer): boolean {
+  let i = 0;
+  while (i < body.length && (body[i] === 0x20 || body[i] === 0x09 || body[i] === 0x0a || body[i] === 0x0d)) i++;
+  return i < body.length && (body[i] === 0x7b || body[i] === 0x5b);
 }

@@ -131,6 +131,7 @@ function pagedOffset(req: ApiRequest, extra: Record<string, unknown>): number | 
   if (!req.isJson()) return 0;
   try {
     const o = JSON.parse(req.text()) as Record<string, unknown> | null;
+    if (Array.isArray(o)) throw new Error("json: cannot unmarshal array into Go value of type server.JSApiConsumersRequest");
     const v = o?.offset;
     if (v === undefined || v === null) return 0;
     if (typeof v !== "number" || !Number.isInteger(v)) throw new Error(`json: cannot unmarshal ${typeof v} into Go struct field JSApiConsumersRequest.offset of type int`);

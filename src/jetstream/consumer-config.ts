@@ -5,7 +5,7 @@
 
 import { jsError, type JsErrorName } from "./errors.js";
 import { enumField, field, JsonError, jsonType, JS_MAX_DESCRIPTION_LEN, JS_MAX_METADATA_LEN, JS_MAX_NAME_LEN, type ApiError, type StreamConfig } from "./stream-config.js";
-import { hasWildcard, isSubsetMatch, isValidAssetName, isValidSubject, subjectsCollide } from "./subjects.js";
+import { hasWildcard, isSubsetMatch, isValidAssetName, isValidSubject } from "./subjects.js";
 import { goDuration, parseRfc3339, rfc3339Nano } from "./time.js";
 
 export type DeliverPolicy = "all" | "last" | "new" | "by_start_sequence" | "by_start_time" | "last_per_subject";
@@ -307,7 +307,8 @@ export function checkConsumerConfig(cfg: ConsumerConfig, stream: StreamConfig): 
   for (let i = 0; i < filters.length; i++) {
     if (!isValidSubject(filters[i]!)) return invalid("invalid subject");
     for (let j = 0; j < filters.length; j++) {
-      if (i !== j && subjectsCollide(filters[i]!, filters[j]!)) return err("JSConsumerOverlappingSubjectFilters");
+      // one filter inside another (a.* and a.b); a.* and *.b only intersect and are allowed, as in nats-server
+      if (i !== j && isSubsetMatch(filters[i]!, filters[j]!)) return err("JSConsumerOverlappingSubjectFilters");
     }
   }
   const badStart = (dp: string, start: string) => err("JSConsumerInvalidPolicyErrF", { err: `consumer delivery policy is deliver ${dp}, but optional start ${start} is also set` });

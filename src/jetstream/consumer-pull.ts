@@ -56,7 +56,8 @@ const R = "JSApiConsumerGetNextRequest";
 function intOf(o: Record<string, unknown>, k: string, type: string): number {
   const v = o[k];
   if (v === undefined || v === null) return 0;
-  if (typeof v !== "number" || !Number.isInteger(v)) {
+  // int and time.Duration are 64 bits: Go refuses what does not fit
+  if (typeof v !== "number" || !Number.isInteger(v) || v >= 2 ** 63 || v < -(2 ** 63)) {
     const what = typeof v === "number" ? `number ${v}` : jsonType(v);
     throw new Error(`json: cannot unmarshal ${what} into Go struct field ${R}.${k} of type ${type}`);
   }
@@ -188,7 +189,9 @@ export class WaitQueue {
       n: req.batch > 0 ? req.batch : 1,
       d: 0,
       b: req.maxBytes > 0 ? req.maxBytes : 0,
-      expires: req.expires > 0 ? now + Math.max(1, Math.round(req.expires / NS)) : 0,
+      // a deadline in the past (negative) or within half a millisecond has passed by the time a
+      // message could go: 408, as nats-server answers such requests (not a wait without end)
+      expires: req.expires !== 0 ? now + Math.max(0, Math.round(req.expires / NS)) : 0,
       received: now,
       hb,
       hbt: hb > 0 ? now + hb : 0,

@@ -33,7 +33,8 @@ export function decodeMsgGetRequest(body: string): MsgGetRequest {
   const num = (k: string, unsigned: boolean): number => {
     const x = o[k];
     if (x === undefined || x === null) return 0;
-    if (typeof x !== "number" || !Number.isInteger(x) || (unsigned && x < 0)) {
+    // beyond 64 bits Go's decoder refuses the number as well
+    if (typeof x !== "number" || !Number.isInteger(x) || (unsigned ? x < 0 || x >= 2 ** 64 : x >= 2 ** 63 || x < -(2 ** 63))) {
       throw new Error(`json: cannot unmarshal ${typeof x === "number" ? "number " + x : typeof x} into Go struct field JSApiMsgGetRequest.${k} of type ${unsigned ? "uint64" : "int"}`);
     }
     return x;

@@ -112,14 +112,17 @@ const SECOND_NS = 1e9;
 /** A request body that Go's decoder would refuse; the text becomes JSInvalidJSONErr's {err}. */
 export class JsonError extends Error {}
 
-const INT64_MAX = 9223372036854775807;
+const TWO_POW_63 = 2 ** 63;
+const TWO_POW_64 = 2 ** 64;
 const INT32_MAX = 2147483647;
 
 export type Kind = "string" | "bool" | "int" | "int64" | "int32" | "uint64" | "duration" | "strings" | "object";
 
+/** A JSON value's kind as Go's decoder names it in its errors. */
 export function jsonType(v: unknown): string {
   if (Array.isArray(v)) return "array";
   if (v === null) return "null";
+  if (typeof v === "boolean") return "bool";
   return typeof v === "object" ? "object" : typeof v;
 }
 
@@ -166,8 +169,9 @@ export function field<T>(o: Record<string, unknown>, k: string, kind: Kind, stru
     default: {
       if (typeof v !== "number" || !Number.isInteger(v)) throw typeError(v, struct, k, kind);
       if (kind === "int32" && (v > INT32_MAX || v < -INT32_MAX - 1)) throw typeError(v, struct, k, kind);
-      if (kind === "uint64" && v < 0) throw typeError(v, struct, k, kind);
-      if (v > INT64_MAX * 2 || v < -INT64_MAX - 1) throw typeError(v, struct, k, kind);
+      if (kind === "uint64" && (v < 0 || v >= TWO_POW_64)) throw typeError(v, struct, k, kind);
+      // a double this large may stand for 2^63-1 in the text, but Go refuses everything it rounds up from
+      if (kind !== "uint64" && (v >= TWO_POW_63 || v < -TWO_POW_63)) throw typeError(v, struct, k, kind);
       return v as T;
     }
   }

@@ -402,3 +402,42 @@ describe("timing of acknowledgements", () => {
     });
   });
 });
+
+// Found side by side with nats-server (test-interop/differential-jetstream.test.ts).
+describe("consumer requests checked as nats-server checks them", () => {
+  test("filter_subjects may intersect (a.* and *.b) but not contain one another", async () => {
+    await withJs({}, async ({ api, js }) => {
+      await api("$JS.API.STREAM.CREATE.F", { name: "F", subjects: ["a.>", "c.>"] });
+      const ok = await api("$JS.API.CONSUMER.CREATE.F.C", { stream_name: "F", config: { ack_policy: "explicit", filter_subjects: ["a.*", "*.b"] } });
+      assert.equal(ok.error, undefined, JSON.stringify(ok.error));
+      assertApiError(await api("$JS.API.CONSUMER.CREATE.F.D", { stream_name: "F", config: { ack_policy: "explicit", filter_subjects: ["a.*", "a.b"] } }), 10138);
+      for (const s of ["a.b", "a.x", "c.b", "c.x"]) await js.publish(s, s);
+      const c = await js.consumers.get("F", "C");
+      const got: string[] = [];
+      for (const m of await Promise.all([c.next(), c.next(), c.next()])) got.push(m!.subject);
+      assert.deepEqual(got.sort(), ["a.b", "a.x", "c.b"]); // a.b once, c.x not at all
+    });
+  });
+
+  test("a pull request whose expires is negative gets 408 at once, not a wait without end", async () => {
+    await withJs({}, async ({ api, nc, js }) => {
+      await api("$JS.API.STREAM.CREATE.P", { name: "P" });
+      await js.publish("P", "x");
+      await api("$JS.API.CONSUMER.CREATE.P.C", { stream_name: "P", config: { ack_policy: "explicit" } });
+      // the first answer to a pull request sent with its own inbox
+      const pull = async (body: string) => {
+        const inbox = createInbox();
+        const sub = nc.subscribe(inbox, { max: 1 });
+        nc.publish("$JS.API.CONSUMER.MSG.NEXT.P.C", body, { reply: inbox });
+        for await (const m of sub) return m;
+        throw new Error("no answer");
+      };
+      assert.equal((await pull(JSON.stringify({ batch: 1, expires: -1 }))).headers?.code, 408);
+      const bad = await pull(JSON.stringify({ batch: 1, no_wait: 1 }));
+      assert.equal(bad.headers?.code, 400);
+      assert.match(bad.headers!.description, /cannot unmarshal number into Go struct field JSApiConsumerGetNextRequest\.no_wait of type bool/);
+      assert.equal((await pull('{"batch":1e300}')).headers?.code, 400);
+      assert.equal((await pull("junk")).string(), "x"); // not JSON: one message, and the expired request did not hold it back
+    });
+  });
+});

@@ -86,7 +86,7 @@ describe("stream create", () => {
       const si = await jsm.streams.add({ name: "S", subjects: ["s.*"], max_msgs: 10 });
       assert.equal(si.config.max_msgs, 10);
       const again = await api("$JS.API.STREAM.CREATE.S", { name: "S", subjects: ["s.*"], max_msgs: 10 });
-      assert.equal(again.did_create, undefined);
+      assert.equal(again.did_create, true); // nats-server says so for the same configuration again (checked side by side)
       assert.equal(again.created, si.created);
       await rejectsApi(jsm.streams.add({ name: "S", subjects: ["s.*"], max_msgs: 11 }), 10058, 400, "stream name already in use with a different configuration");
     });
@@ -211,7 +211,7 @@ describe("stream info, names, list", () => {
       assert.equal(lpage.total, 3);
       assert.deepEqual((lpage.streams as { config: { name: string } }[]).map((s) => s.config.name), ["C"]);
       const none = await api("$JS.API.STREAM.NAMES", { subject: "zzz" });
-      assert.deepEqual([none.total, none.streams], [0, []]);
+      assert.deepEqual([none.total, none.streams], [0, null]); // Go's nil slice, as nats-server sends it
       assert.equal(await jsm.streams.find("a.b"), "A");
     });
   });
@@ -541,6 +541,64 @@ describe("the client's view", () => {
       assert.equal(await s.deleteMessage(1), true);
       assert.ok(!(await s.info()).config.sealed);
       assert.ok(JetStreamApiError);
+    });
+  });
+});
+
+// Found by test-interop/differential-jetstream.test.ts (nats-server side by side); kept here so that
+// npm test holds them without nats-server.
+describe("malformed requests, answered as nats-server answers them", () => {
+  test("numbers beyond 64 bits are invalid JSON, not limits", async () => {
+    await withJs(JS_OPTS, async ({ api, js }) => {
+      // JSON.stringify writes 2^63 as 9223372036854776000, which Go's int64 refuses
+      for (const f of ["max_msgs", "max_bytes", "max_age"]) {
+        const r = await api("$JS.API.STREAM.CREATE.N", `{"name":"N","${f}":9223372036854776000}`);
+        assertApiError(r, 10025, 400);
+        assert.match((r.error as { description: string }).description, new RegExp(`Go struct field StreamConfigRequest\\.${f} of type`));
+      }
+      assertApiError(await api("$JS.API.STREAM.CREATE.N", '{"name":"N","no_ack":"yes"}'), 10025);
+      assert.match(((await api("$JS.API.STREAM.CREATE.N", '{"name":"N","sealed":1}')).error as { description: string }).description, /number 1 into .* of type bool/);
+      assert.match(((await api("$JS.API.STREAM.CREATE.N", '{"name":"N","description":true}')).error as { description: string }).description, /cannot unmarshal bool into/);
+      await api("$JS.API.STREAM.CREATE.N", { name: "N" });
+      await js.publish("N", "x");
+      assertApiError(await api("$JS.API.STREAM.MSG.GET.N", '{"seq":1e300}'), 10025);
+      assertApiError(await api("$JS.API.STREAM.MSG.GET.N", '{"seq":18446744073709551616}'), 10025);
+      assert.equal(((await api("$JS.API.STREAM.MSG.GET.N", '{"seq":1}')).message as { seq: number }).seq, 1);
+    });
+  });
+
+  test("STREAM.NAMES with no names says null, as Go's nil slice; errors carry no list (the schema's oneOf)", async () => {
+    await withJs(JS_OPTS, async ({ api }) => {
+      const none = await api("$JS.API.STREAM.NAMES", "");
+      assert.equal(none.streams, null);
+      assert.equal(none.total, 0);
+      await api("$JS.API.STREAM.CREATE.A", { name: "A" });
+      assert.deepEqual((await api("$JS.API.STREAM.NAMES", "")).streams, ["A"]);
+      assert.equal((await api("$JS.API.STREAM.NAMES", { offset: 5 })).streams, null);
+      assert.equal((await api("$JS.API.STREAM.NAMES", { subject: "zzz" })).streams, null);
+      for (const what of ["NAMES", "LIST"]) {
+        const bad = await api(`$JS.API.STREAM.${what}`, { offset: "1" });
+        assertApiError(bad, 10025);
+        assert.ok(!("streams" in bad));
+        assertApiError(await api(`$JS.API.CONSUMER.${what}.NOPE`, ""), 10059, 404);
+        assertApiError(await api(`$JS.API.CONSUMER.${what}.A`, "[1]"), 10025);
+      }
+    });
+  });
+
+  test("an empty request is no bytes or {} (nats-server's isEmptyRequest): whitespace is not, {} is", async () => {
+    await withJs(JS_OPTS, async ({ api, js }) => {
+      await api("$JS.API.STREAM.CREATE.E", { name: "E" });
+      await js.publish("E", "x");
+      assertApiError(await api("$JS.API.STREAM.MSG.DELETE.E", "{}"), 10003, 400);
+      assertApiError(await api("$JS.API.STREAM.MSG.DELETE.E", " { } "), 10003, 400);
+      assertApiError(await api("$JS.API.STREAM.MSG.GET.E", "{}"), 10003, 400);
+      assertApiError(await api("$JS.API.STREAM.DELETE.E", "  "), 10038, 400);
+      assertApiError(await api("$JS.API.STREAM.DELETE.E", "null"), 10038, 400);
+      await api("$JS.API.CONSUMER.CREATE.E.C", { stream_name: "E", config: { ack_policy: "explicit" } });
+      assert.equal((await api("$JS.API.CONSUMER.INFO.E.C", "{}")).name, "C");
+      assertApiError(await api("$JS.API.CONSUMER.INFO.E.C", " "), 10038);
+      assert.equal((await api("$JS.API.STREAM.DELETE.E", "{}")).success, true);
     });
   });
 });
