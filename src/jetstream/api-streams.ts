@@ -241,6 +241,12 @@ function streamDelete(req: ApiRequest): void {
 function streamPurge(req: ApiRequest): void {
   let opts: PurgeOptions | undefined;
   const zero = { purged: 0 };
+  // Later nats-server releases read a body that is not a JSON object as no body, which here
+  // means "purge everything": a garbled request must not empty a stream, so it stays an error
+  // (as 2.9 and 2.10 answer it).
+  if (!req.isJson() && req.text().length > 0) {
+    return req.fail("JSInvalidJSONErr", { err: "json: cannot unmarshal the request into Go value of type server.JSApiStreamPurgeRequest" }, zero);
+  }
   if (req.isJson()) {
     const o = jsonBody(req, zero);
     if (o === undefined) return;

@@ -284,7 +284,7 @@ describe("stream delete and purge", () => {
   });
 
   test("purge: everything, by subject, up to a sequence, keeping N", async () => {
-    await withJs(JS_OPTS, async ({ jsm, js, api }) => {
+    await withJs(JS_OPTS, async ({ nc, jsm, js, api }) => {
       await jsm.streams.add({ name: "S", subjects: ["s.*"] });
       const fill = async () => { for (let i = 0; i < 10; i++) await js.publish(i % 2 ? "s.odd" : "s.even", String(i)); };
       await fill();
@@ -300,6 +300,12 @@ describe("stream delete and purge", () => {
       assert.equal((await jsm.streams.info("S")).state.first_seq, 15);
       const bad = await api("$JS.API.STREAM.PURGE.S", { seq: 3, keep: 1 });
       assertApiError(bad, 10003, 400);
+      // a garbled body is an error, never "purge everything"
+      for (const junk of ["junk", " ", "5", '"filter"']) {
+        const r = JSON.parse((await nc.request("$JS.API.STREAM.PURGE.S", junk)).string());
+        assertApiError(r, 10025, 400);
+      }
+      assert.equal((await jsm.streams.info("S")).state.messages, 6);
       await rejectsApi(jsm.streams.purge("NOPE"), 10059);
       await jsm.streams.add({ name: "D", subjects: ["d"], deny_purge: true });
       await rejectsApi(jsm.streams.purge("D"), 10110, 500, "stream purge not permitted");
