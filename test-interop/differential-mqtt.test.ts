@@ -551,6 +551,47 @@ scenario("a client's Maximum Packet Size: larger messages are not sent to it", v
   await small.read(1, 300);
 });
 
+scenario("PUBLISH properties reach the subscriber as sent", v5, async (c) => {
+  const sub = await c.connected({ id: c.id("sub") });
+  await sub.send(c.m.subscribe(1, [[c.t(), 1]])).read();
+  const pub = await c.connected({ id: c.id("pub") });
+  const p = props(
+    [0x01, Buffer.from([1])], [0x03, str("text/plain")], [0x08, str(c.t("reply"))], [0x09, str("corr-1")],
+    P.userProp("k", "v"), P.userProp("k", "second"),
+  );
+  await pub.send(c.m.publish(c.t(), "with properties", { qos: 1, pid: 3, props: p })).read();
+  await sub.read();
+});
+
+scenario("a client's Receive Maximum limits unacknowledged messages", v5, async (c) => {
+  const sub = await c.connected({ id: c.id("sub"), props: props([0x21, u16(1)]) });
+  await sub.send(c.m.subscribe(1, [[c.t(), 1]])).read();
+  const pub = await c.connected({ id: c.id("pub") });
+  pub.send(c.m.publish(c.t(), "1", { qos: 1, pid: 1 }), c.m.publish(c.t(), "2", { qos: 1, pid: 2 }));
+  await pub.read(2);
+  await sub.read(1);
+  await sub.read(1, 300); // the second waits for the first's PUBACK
+  sub.send(c.m.ack("puback", 1));
+  await sub.read(1);
+});
+
+scenario("AUTH without an authentication method", v5, async (c) => {
+  const p = await c.connected();
+  await p.send(pkt(0xf0, [0x18], props())).read();
+});
+
+scenario("CONNECT with an authentication method", v5, async (c) => {
+  const p = await c.open();
+  await p.send(c.m.connect({ id: c.id(), props: props([0x15, str("SCRAM-SHA-1")]) })).read();
+});
+
+// 3.1.1: one copy at the highest QoS; 5.0: a copy per subscription, in no specified order
+scenario("overlapping subscriptions", both, { unordered: true }, async (c) => {
+  const p = await c.connected();
+  await p.send(c.m.subscribe(1, [[c.t("#"), 0], [c.t("x"), 1]])).read();
+  await p.send(c.m.publish(c.t("x"), "once or twice", { qos: 1, pid: 9 })).read(c.v === 5 ? 3 : 2);
+});
+
 // -- sessions
 
 scenario("unacknowledged QoS 1 is sent again with DUP on reconnect", both, async (c) => {
@@ -662,6 +703,21 @@ scenario("session expiry shorter than the will delay", v5, async (c) => {
   await watcher.read(1, 1500); // the session ends at once, and the will with it
 });
 
+scenario("session expiry: the session is gone after its interval", v5, async (c) => {
+  const expiring = { clean: false, props: props(P.sessionExpiry(1)) };
+  const a = await c.connected(expiring);
+  await a.send(c.m.subscribe(1, [[c.t(), 1]])).read();
+  a.send(c.m.disconnect());
+  await a.closes();
+  await sleep(2500);
+  await c.connected(expiring); // no session present
+});
+
+scenario("DISCONNECT setting a session expiry on a session that had none", v5, async (c) => {
+  const p = await c.connected();
+  await p.send(c.m.disconnect(0, props(P.sessionExpiry(30)))).read();
+});
+
 // ---- running them
 
 /** What a connection saw, pinned: literal, or built from the scenario's topics. */
@@ -717,6 +773,12 @@ const KNOWN_DIFFERENCES: Record<string, KnownDifference> = {
     why: "both conform; Junction says why (mosquitto 2.0.11 also closes seconds late, which the timing note allows)",
     mosquitto: [[OK5, CLOSED]],
     junction: [[OK5, "DISCONNECT e0018d", CLOSED]],
+  },
+  "AUTH without an authentication method @ 5.0": {
+    spec: "5.0 [MQTT-4.12.0-7]: a client that gave no Authentication Method in CONNECT MUST NOT send AUTH, a Protocol Error; 4.13.1: DISCONNECT 0x82 MAY go first",
+    why: SAYS_WHY,
+    mosquitto: [[OK5, CLOSED]],
+    junction: [[OK5, "DISCONNECT e00182", CLOSED]],
   },
   "PUBLISH with DUP at QoS 0 @ 3.1.1": {
     spec: "3.1.1 [MQTT-3.3.1-2]: the DUP flag MUST be 0 for QoS 0; [MQTT-4.8.0-1]: a protocol violation closes the connection",

@@ -177,7 +177,9 @@ export class MqttConnection implements FrameHandler, Flushable {
         case AUTH:
           if (!this.v5) throw new MqttProtocolError("AUTH is a 5.0 packet");
           decodeAuth(body);
-          this.protocolError("enhanced authentication is not supported", 0x8c);
+          // a CONNECT with an authentication method is refused (CONNACK 0x8C), so every AUTH comes
+          // from a client that gave none: a Protocol Error [MQTT-4.12.0-7]
+          this.protocolError("AUTH without an authentication method in CONNECT", 0x82);
           return;
         default:
           throw new MqttProtocolError(`unexpected ${PACKET_NAMES[type]} packet`, 0x82);

@@ -122,3 +122,9 @@ test("UNSUBSCRIBE with a malformed filter closes (5.0: DISCONNECT 0x81)", async 
     else assert.match(got, /^e0..81/);
   }
 });
+
+test("5.0 AUTH from a client that gave no authentication method is a protocol error [MQTT-4.12.0-7]", async () => {
+  const c = await connected("pe-auth", 5);
+  c.send(Buffer.from([0xf0, 2, 0x18, 0]));
+  assert.match(await closedWith(c), /^e0..82/);
+});
