@@ -528,3 +528,24 @@ test("random reads through the page cache: erased and removed messages, rewritte
   for (const [seq, body] of want) assert.equal(st.loadMsg(seq)?.data.toString(), body, `seq ${seq}`);
   st.stop();
 });
+
+test("a message read from a page stays intact after the page's buffer serves another page", async () => {
+  const { setGlobalPageCacheMax } = await import("../../src/jetstream/store/block-reader.js");
+  const dir = newDir();
+  const st = open(dir, { block_size: 64 * 1024, cache_size: 0 });
+  for (let i = 1; i <= 3000; i++) st.storeMsg(`k.${i}`, undefined, b(`body-${i}`));
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 2));
+  setGlobalPageCacheMax(4 * 4096);
+  try {
+    const held = [10, 1500, 2990].map((s) => st.loadMsg(s)!);
+    // pages of the whole stream go through the four-page cache, reusing the dropped pages' buffers
+    for (let s = 1; s <= 3000; s += 7) assert.equal(st.loadMsg(s)?.data.toString(), `body-${s}`);
+    assert.deepEqual(
+      held.map((m) => m.data.toString()),
+      ["body-10", "body-1500", "body-2990"],
+    );
+  } finally {
+    setGlobalPageCacheMax(64 * 1024 * 1024);
+    st.stop();
+  }
+});

@@ -10,21 +10,32 @@ import { HDR } from "./record.js";
 const READ_AHEAD = 128 * 1024;
 const MAX_READ_FDS = 16;
 /**
- * Random reads load the aligned page around the record (more when the record runs past it): a
- * read of 4 KiB costs about what a read of one small record does, while larger pages made every
- * miss dearer once the records read outgrow the cache.
+ * Random reads load the aligned page around the record. Loading a page costs about two reads of
+ * one small record, so pages pay only while they serve about half of the lookups: when the
+ * records read are many times what the pages hold, most misses read just the record again, and a
+ * sample of them keeps loading pages so that the cache follows a hot set that moves.
  */
 const PAGE = 4 * 1024;
-/** A record needing more than this from its page's start is read on its own, not cached. */
-const MAX_PAGE_READ = 4 * PAGE;
 /** Pages one store keeps. */
 const PAGES_MAX_BYTES = 8 * 1024 * 1024;
+/** Lookups per estimate of the hit rate. */
+const RATE_WINDOW = 1024;
+/** While pages serve fewer than half the lookups, one miss in this many loads a page (the others read only the record). */
+const SAMPLE_MISSES = 8;
+/** Page buffers kept for reuse after their pages were dropped. */
+const SPARES_MAX = 64;
 
 /** Page bytes held by all readers, and their bound (evictions start with the least recent page of all). */
 let globalPageBytes = 0;
 let globalPageMax = 64 * 1024 * 1024;
 /** Every cached page of every reader, least recently used first. */
 const globalPages = new Map<Page, BlockReader>();
+/**
+ * Buffers of dropped pages. Page buffers are reused rather than allocated per load (allocation
+ * and its garbage were most of the cost of a miss), which is safe because a read from a page
+ * hands out a copy of the record, never a view of the page.
+ */
+const spares: Buffer[] = [];
 
 /** @internal Tests and tools: the bound of page bytes shared by all readers. */
 export function setGlobalPageCacheMax(bytes: number): void {
@@ -40,14 +51,26 @@ interface Page {
   blk: Block;
   /** page number within the block (offset / PAGE) */
   no: number;
-  /** bytes of the block from no * PAGE */
+  /** PAGE bytes, of which the first len hold the block's bytes from no * PAGE */
   buf: Buffer;
+  len: number;
 }
 
 export interface RawRead {
   buf: Buffer;
   pos: number;
   end: number;
+}
+
+/** A copy of the whole record at pos of the page, or undefined when the page does not hold all of it. */
+function recordCopy(page: Page, pos: number): RawRead | undefined {
+  const b = page.buf;
+  if (pos + HDR > page.len) return undefined;
+  const len = b.readUInt32LE(pos + 4);
+  if (len < HDR || pos + len > page.len) return undefined;
+  const out = Buffer.allocUnsafe(len);
+  b.copy(out, 0, pos, pos + len);
+  return { buf: out, pos: 0, end: len };
 }
 
 export class BlockReader {
@@ -57,9 +80,16 @@ export class BlockReader {
   private lastEnd = -1;
   /** block index → page number → page */
   private readonly pages = new Map<number, Map<number, Page>>();
+  /** this reader's pages, least recently used first */
+  private readonly lru = new Map<Page, true>();
   private pageBytes = 0;
   /** reads served or made since the last idle check */
   private used = false;
+  private lookups = 0;
+  private hits = 0;
+  private misses = 0;
+  /** misses load pages (the last window's hit rate was at least a half) */
+  private admit = true;
   /** @internal counters for tests */
   readonly pageStats = { hits: 0, loads: 0 };
 
@@ -111,83 +141,91 @@ export class BlockReader {
     return { buf: out, pos: 0, end: out.length };
   }
 
-  /** The record at off from its page (loaded if need be), or undefined to read it directly. */
+  /** A copy of the record at off from its page (loaded if need be), or undefined to read it directly. */
   private fromPage(blk: Block, off: number, want: number, avail: number): RawRead | undefined {
     this.used = true;
     const no = Math.floor(off / PAGE);
-    const p0 = no * PAGE;
-    const pos = off - p0;
+    const pos = off - no * PAGE;
+    // a record larger than a page is read on its own (one running past its page's end is too, below)
+    if (want > PAGE) return undefined;
+    if (++this.lookups >= RATE_WINDOW) {
+      this.admit = this.hits * 5 >= this.lookups * 4;
+      this.lookups = this.hits = 0;
+    }
     let byNo = this.pages.get(blk.index);
     let page = byNo?.get(no);
     if (page !== undefined) {
-      const b = page.buf;
-      if (pos + HDR <= b.length) {
-        const len = b.readUInt32LE(pos + 4);
-        if (len >= HDR && pos + len <= b.length) {
-          this.pageStats.hits++;
-          // most recent last
-          globalPages.delete(page);
-          globalPages.set(page, this);
-          return { buf: b, pos, end: b.length };
-        }
+      const r = recordCopy(page, pos);
+      if (r !== undefined) {
+        this.hits++;
+        this.pageStats.hits++;
+        // most recent last
+        this.lru.delete(page);
+        this.lru.set(page, true);
+        globalPages.delete(page);
+        globalPages.set(page, this);
+        return r;
       }
       // the record is past what the page holds (the block has grown since): load it again
       this.dropPage(page);
-      page = undefined;
     }
-    let n = pos + want > PAGE ? pos + want : PAGE;
-    if (n > MAX_PAGE_READ) return undefined;
-    if (n > pos + avail) n = pos + avail;
-    const buf = Buffer.allocUnsafeSlow(n);
+    if (!this.admit && ++this.misses % SAMPLE_MISSES !== 0) return undefined;
+    const buf = this.pageBuffer();
+    const n = pos + avail < PAGE ? pos + avail : PAGE;
     let got = 0;
     try {
       const fd = this.fd(blk);
       while (got < n) {
-        const r = readSync(fd, buf, got, n - got, p0 + got);
+        const r = readSync(fd, buf, got, n - got, no * PAGE + got);
         if (r === 0) break;
         got += r;
       }
     } catch {
+      if (spares.length < SPARES_MAX) spares.push(buf);
       return undefined;
     }
-    if (got <= pos) return undefined;
-    const out = got === n ? buf : buf.subarray(0, got);
+    page = { blk, no, buf, len: got };
+    const r = recordCopy(page, pos);
+    if (r === undefined) {
+      if (spares.length < SPARES_MAX) spares.push(buf);
+      return undefined;
+    }
     this.pageStats.loads++;
-    page = { blk, no, buf: out };
     if (byNo === undefined) {
       byNo = new Map();
       this.pages.set(blk.index, byNo);
     }
     byNo.set(no, page);
+    this.lru.set(page, true);
     globalPages.set(page, this);
-    this.pageBytes += out.length;
-    globalPageBytes += out.length;
-    while (this.pageBytes > PAGES_MAX_BYTES) this.dropOldestOwn();
-    while (globalPageBytes > globalPageMax && globalPages.size > 0) {
+    this.pageBytes += PAGE;
+    globalPageBytes += PAGE;
+    return r;
+  }
+
+  /** A buffer for a page about to be loaded: this store's least recent page's when it is at its bound, else the least recent of all when all are. */
+  private pageBuffer(): Buffer {
+    if (this.pageBytes + PAGE > PAGES_MAX_BYTES && this.lru.size > 0) {
+      const p = this.lru.keys().next().value as Page;
+      this.dropPage(p);
+    } else if (globalPageBytes + PAGE > globalPageMax && globalPages.size > 0) {
       const [p, owner] = globalPages.entries().next().value as [Page, BlockReader];
       owner.dropPage(p);
     }
-    return { buf: out, pos, end: out.length };
-  }
-
-  private dropOldestOwn(): void {
-    for (const [p, owner] of globalPages) {
-      if (owner === this) {
-        this.dropPage(p);
-        return;
-      }
-    }
+    return spares.pop() ?? Buffer.allocUnsafeSlow(PAGE);
   }
 
   private dropPage(p: Page): void {
     if (!globalPages.delete(p)) return;
+    this.lru.delete(p);
     const byNo = this.pages.get(p.blk.index);
     if (byNo !== undefined && byNo.get(p.no) === p) {
       byNo.delete(p.no);
       if (byNo.size === 0) this.pages.delete(p.blk.index);
     }
-    this.pageBytes -= p.buf.length;
-    globalPageBytes -= p.buf.length;
+    this.pageBytes -= PAGE;
+    globalPageBytes -= PAGE;
+    if (spares.length < SPARES_MAX) spares.push(p.buf);
   }
 
   private dropPages(blk: Block): void {
