@@ -102,13 +102,33 @@ function messageHeaders(name: string, m: StoredMsg, extra: [string, string][]): 
   return m.hdr === undefined || m.hdr.length === 0 ? encodeHeaders(fields) : appendHeaders(m.hdr, fields);
 }
 
+/**
+ * The reply to a single get of a message without headers of its own, in one buffer: the header
+ * block messageHeaders() would encode, then the payload.
+ */
+function replyPlain(stream: Stream, to: string, m: StoredMsg): void {
+  const h = `NATS/1.0\r\n${H.Stream}: ${toWire(stream.name)}\r\n${H.Subject}: ${m.subject}\r\n${H.Sequence}: ${m.seq}\r\n${H.TimeStamp}: ${rfc3339Nano(m.ts)}\r\n\r\n`;
+  const data = m.data;
+  const out = Buffer.allocUnsafe(h.length + data.length);
+  out.latin1Write(h, 0, h.length);
+  data.copy(out, h.length);
+  stream.send(to, out, h.length);
+}
+
 /** Handles a request on $JS.API.DIRECT.GET.<stream>[.<subject>] (the stream's queue subscription). */
 export function handleDirectGet(stream: Stream, subject: string, replyTo: string, msg: Buffer, hdrLen: number): void {
-  const body = msg.length > hdrLen ? msg.toString("utf8", hdrLen) : "";
   // the stream's own name, or its origin's for a mirror answering with mirror_direct
   const nameEnd = subject.indexOf(".", DIRECT_PREFIX_LEN);
   const prefixLen = nameEnd < 0 ? subject.length : nameEnd;
   const key = subject.length > prefixLen + 1 ? subject.slice(prefixLen + 1) : "";
+  if (key !== "" && msg.length <= hdrLen) {
+    // kv.get(): the last message on the subject in the request subject, with no body to decode
+    const m = stream.store.loadLastMsg(key);
+    if (m === undefined) return status(stream, replyTo, 404, "Message Not Found");
+    if (m.hdr === undefined || m.hdr.length === 0) return replyPlain(stream, replyTo, m);
+    return reply(stream, replyTo, messageHeaders(stream.name, m, []), m.data);
+  }
+  const body = msg.length > hdrLen ? msg.toString("utf8", hdrLen) : "";
   let req: MsgGetRequest;
   if (subject.length > prefixLen) {
     // last message for the subject in the request subject
@@ -154,6 +174,7 @@ function directGet(stream: Stream, to: string, req: MsgGetRequest): void {
   if (req.batch <= 0) {
     const m = loadForGet(store, req);
     if (m === undefined) return status(stream, to, 404, "Message Not Found");
+    if (!req.no_hdrs && (m.hdr === undefined || m.hdr.length === 0)) return replyPlain(stream, to, m);
     const hdr = req.no_hdrs ? EMPTY : messageHeaders(name, m, []);
     if (hdr.length === 0) stream.send(to, m.data, 0);
     else reply(stream, to, hdr, m.data);

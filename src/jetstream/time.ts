@@ -5,19 +5,35 @@
 const NS_PER_MS = 1_000_000n;
 export const ZERO_TIME = "0001-01-01T00:00:00Z";
 
+const NS_PER_S = 1_000_000_000n;
+/** The date and time to the second of the last timestamp formatted (replies stamp many a message of the same second). */
+let lastSec = -1n;
+let lastPrefix = "";
+
 /** Go's time.Format(time.RFC3339Nano) of a UTC time given in ns since the epoch; 0n is Go's zero time. */
 export function rfc3339Nano(ns: bigint): string {
   if (ns === 0n) return ZERO_TIME;
-  let ms = ns / NS_PER_MS;
-  let rem = ns % NS_PER_MS;
+  let sec = ns / NS_PER_S;
+  let rem = ns % NS_PER_S;
   if (rem < 0n) {
-    rem += NS_PER_MS;
-    ms -= 1n;
+    rem += NS_PER_S;
+    sec -= 1n;
   }
-  const d = new Date(Number(ms));
-  const iso = d.toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
-  const frac = (iso.slice(20, 23) + rem.toString().padStart(6, "0")).replace(/0+$/, "");
-  return iso.slice(0, 19) + (frac ? "." + frac : "") + "Z";
+  if (sec !== lastSec) {
+    // YYYY-MM-DDTHH:MM:SS.mmmZ
+    lastPrefix = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
+    lastSec = sec;
+  }
+  if (rem === 0n) return lastPrefix + "Z";
+  // the fraction in nine digits, trailing zeros dropped
+  let r = Number(rem);
+  let digits = 9;
+  while (r % 10 === 0) {
+    r /= 10;
+    digits--;
+  }
+  const f = String(r);
+  return lastPrefix + (f.length < digits ? "." + "0".repeat(digits - f.length) + f : "." + f) + "Z";
 }
 
 /** A Date (ms precision) as RFC3339Nano. */
