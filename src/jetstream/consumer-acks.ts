@@ -261,13 +261,13 @@ export abstract class ConsumerAcks extends ConsumerCore {
     return (this.cfg.ack_wait ?? 0) / NS;
   }
 
-  protected trackPending(sseq: number, dseq: number): void {
-    const ts = nowNs();
+  /** A delivered message waits for its ack; now and ts: the delivery time in ms and ns. */
+  protected trackPending(sseq: number, dseq: number, now: number, ts: bigint): void {
     const p = this.pending.get(sseq);
     if (p !== undefined) p.ts = ts;
     else this.pending.set(sseq, { sequence: dseq, ts });
     const minDelay = this.ackWaitFor(sseq) + ACK_WAIT_DELAY;
-    const deadline = Date.now() + minDelay;
+    const deadline = now + minDelay;
     if (this.ptmr === undefined || this.ptmrEnd > deadline) this.resetPtmr(minDelay);
   }
 

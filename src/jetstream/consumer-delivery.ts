@@ -8,7 +8,7 @@ import { ACK_TERM_LIMITS_REASON, Miss, NS, PASS_BYTES, PASS_MSGS, type Next } fr
 import { EMPTY, headersOnly, routeAs } from "./consumer-util.js";
 import { pendingStatus, statusBlock, type PullRequest, type PullSide } from "./consumer-pull.js";
 import { getHeader, H, parseHeaders } from "./headers.js";
-import type { StoredMsg } from "./store/index.js";
+import { nowNs, type StoredMsg } from "./store/index.js";
 
 export abstract class ConsumerDelivery extends ConsumerPush {
   // ================================================================ pull requests
@@ -63,6 +63,10 @@ export abstract class ConsumerDelivery extends ConsumerPush {
     let sent = 0;
     let bytes = 0;
     const push = this.waiting === undefined;
+    // One reading of the clocks per pass (at most PASS_MSGS messages, a few ms): the delivery
+    // times and pending timestamps of a pass are the same, which ack_wait cannot tell apart.
+    const now = Date.now();
+    let ts = 0n;
     if (!this.isPaused()) {
       for (;;) {
         if (push) {
@@ -134,7 +138,8 @@ export abstract class ConsumerDelivery extends ConsumerPush {
           if (r.n > 0 && r.hb > 0) r.hbt = Date.now() + r.hb;
         }
         this.lts = msg.ts;
-        this.deliverMsg(dsubj, ackReply, msg, hdr, data, dc, sz);
+        if (ts === 0n) ts = nowNs();
+        this.deliverMsg(dsubj, ackReply, msg, hdr, data, dc, sz, now, ts);
         if (done !== undefined && done.n <= 0 && done.b > 0) this.sendStatus(dsubj, pendingStatus(409, "Batch Completed", done));
         sent++;
         bytes += sz;
@@ -244,19 +249,18 @@ export abstract class ConsumerDelivery extends ConsumerPush {
   }
 
   /** deliverMsg: counts it delivered, tracks its ack, sends it. */
-  protected deliverMsg(dsubj: string, ackReply: string, msg: StoredMsg, hdr: Buffer | undefined, data: Buffer, dc: number, sz: number): void {
+  protected deliverMsg(dsubj: string, ackReply: string, msg: StoredMsg, hdr: Buffer | undefined, data: Buffer, dc: number, sz: number, now: number, ts: bigint): void {
     const dseq = this.dseq++;
     const seq = msg.seq;
     if (this.maxpb > 0) this.pbytes += sz;
     this.dsseq = seq;
-    const now = Date.now();
     this.ldt = now;
     this.lastDelivery = now;
     const ackNone = this.cfg.ack_policy === "none";
     if (ackNone) {
       this.adflr = dseq;
       this.asflr = seq;
-    } else this.trackPending(seq, dseq);
+    } else this.trackPending(seq, dseq, now, ts);
     this.saveState();
     const body = hdr !== undefined && hdr.length > 0 ? (data.length > 0 ? Buffer.concat([hdr, data]) : hdr) : data;
     routeAs(this.owner.account, dsubj, msg.subject, ackReply, body, hdr?.length ?? 0);
