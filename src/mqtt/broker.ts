@@ -499,6 +499,7 @@ export class MqttBroker {
       const rec = decodeSession(m.data);
       if (rec === undefined) continue;
       const s = this.newSession(st, rec.id);
+      s.stored = true;
       s.persistent = true;
       s.version = rec.v;
       s.expiry = rec.x;

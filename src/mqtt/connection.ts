@@ -101,7 +101,8 @@ export class MqttConnection implements FrameHandler, Flushable {
         this.finish("authentication timeout", true);
       }
     }, this.broker.authTimeoutMs);
-    this.broker.logger.debug(`${this} - Client connection created`);
+    // log lines name the connection: built only when they are written
+    if (this.broker.logger.debugEnabled) this.broker.logger.debug(`${this} - Client connection created`);
   }
 
   private received(chunk: Buffer): void {
@@ -355,7 +356,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     }
     const present = existing !== undefined && !c.clean;
     this.write(encodeConnack(present, 0, v5, props));
-    log.debug(`${this} - connected (${v5 ? "5.0" : c.version === 3 ? "3.1" : "3.1.1"}${s.persistent ? ", persistent session" : ""}${present ? ", session present" : ""})`);
+    if (log.debugEnabled) log.debug(`${this} - connected (${v5 ? "5.0" : c.version === 3 ? "3.1" : "3.1.1"}${s.persistent ? ", persistent session" : ""}${present ? ", session present" : ""})`);
     // what the session owes: first what was in flight (DUP), then the queue
     s.resend();
     s.pump();
@@ -562,7 +563,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     }
     // a normal disconnect drops the will; 5.0's reason 0x04 asks for it
     this.willOnClose = d.reason === 0x04;
-    this.broker.logger.debug(`${this} - DISCONNECT${d.reason ? ` reason 0x${d.reason.toString(16)}` : ""}`);
+    if (this.broker.logger.debugEnabled) this.broker.logger.debug(`${this} - DISCONNECT${d.reason ? ` reason 0x${d.reason.toString(16)}` : ""}`);
     this.finish("client disconnected", this.willOnClose);
   }
 
@@ -742,7 +743,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     this.out.release();
     if (abort) this.transport.destroy();
     else this.transport.end();
-    this.broker.logger.debug(`${this} - Client connection closed: ${reason}`);
+    if (this.broker.logger.debugEnabled) this.broker.logger.debug(`${this} - Client connection closed: ${reason}`);
   }
 }
 

@@ -99,7 +99,12 @@ export class Session implements Client {
   private inboundSeq = 0;
   /** the in-flight window: min(max_ack_pending, the client's Receive Maximum) */
   window: number;
-  readonly token: string;
+  private tokenCache: string | undefined;
+  /**
+   * Something of this session may be in the stores (it wrote, or was read back from them). A
+   * session that never did (every clean one) ends without touching them.
+   */
+  stored = false;
   expiryTimer: NodeJS.Timeout | undefined;
   /** a will waiting for its delay (5.0) */
   pendingWill: NodeJS.Timeout | undefined;
@@ -115,8 +120,12 @@ export class Session implements Client {
     readonly state: AccountState,
     private readonly broker: MqttBroker,
   ) {
-    this.token = idToken(clientId);
     this.window = broker.options.max_ack_pending;
+  }
+
+  /** the client identifier as the stores' subjects carry it (computed when first stored) */
+  get token(): string {
+    return (this.tokenCache ??= idToken(this.clientId));
   }
 
   get account(): Account {
@@ -225,6 +234,7 @@ export class Session implements Client {
     const q = this.state.stores.q;
     // a 5.0 subscription identifier travels in the stored properties (what a resend must carry)
     const props = o.subId === undefined ? o.props : { ...o.props, subscriptionIds: [o.subId] };
+    this.stored = true;
     try {
       o.seq = q.storeMsg(`q.${this.token}`, undefined, encodeMessage({
         topic: o.topic, qos: o.qos, retain: o.retain, released: o.released, pid: o.pid, props, payload: o.payload,
@@ -280,6 +290,7 @@ export class Session implements Client {
   private saveInbound(): void {
     if (!this.persistent || this.closed) return;
     const st = this.state.stores.sess;
+    this.stored = true;
     try {
       if (this.inboundQos2.size === 0) {
         if (this.inboundSeq !== 0) st.removeMsg(this.inboundSeq);
@@ -450,6 +461,7 @@ export class Session implements Client {
   save(): void {
     if (!this.persistent || this.closed) return;
     const st = this.state.stores.sess;
+    this.stored = true;
     try {
       st.storeMsg(`s.${this.token}`, undefined, encodeSession(this.record()));
       this.broker.wrote(st);
@@ -493,11 +505,13 @@ export class Session implements Client {
   }
 
   private purgeStored(): void {
+    if (!this.stored) return;
     const { sess, q } = this.state.stores;
     sess.purge({ subject: `s.${this.token}` });
     sess.purge({ subject: `i.${this.token}` });
     q.purge({ subject: `q.${this.token}` });
     q.purge({ subject: `p.${this.token}` });
+    this.stored = false;
   }
 
   /** Drops in-memory state without touching the stores (server shutdown). */
