@@ -543,7 +543,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     this.host.clientClosed(this);
     this.out.release();
     if (abort) this.transport.destroy();
-    else this.transport.end();
+    else this.transport.end(reason);
     this.host.logger.debug(`${this} - Client connection closed: ${reason}`);
   }
 

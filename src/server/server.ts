@@ -27,6 +27,8 @@ const MAX_CLOSED_CLIENTS = 10_000;
 export interface Listener {
   readonly name: string;
   readonly port: number;
+  /** Lame duck mode: stop taking new connections, keep the ones already here (client listeners). */
+  stopAccepting?(): void;
   close(): Promise<void>;
 }
 
@@ -252,7 +254,7 @@ export class Server implements ClientHost {
       this.logger.error(`${c} - maximum connections exceeded`);
       transport.onClose(() => {});
       transport.write([Buffer.from(`INFO ${this.infoFor(c)}\r\n-ERR 'maximum connections exceeded'\r\n`)]);
-      transport.end();
+      transport.end("Maximum Connections Exceeded");
       return undefined;
     }
     this.clients.set(cid, c);
@@ -336,6 +338,7 @@ export class Server implements ClientHost {
     this.logger.info("Entering lame duck mode, stop accepting new clients");
     // stop accepting; close() calls back only once every connection is gone, so don't wait
     this.netServer?.close();
+    for (const l of this.listeners.values()) l.stopAccepting?.();
     for (const c of this.clients.values()) c.send(`INFO ${this.infoFor(c)}\r\n`);
     const grace = Math.min(o.lame_duck_grace_period_ms, o.lame_duck_duration_ms);
     await sleep(grace);

@@ -80,8 +80,12 @@ export interface Transport {
   /** Stops reading from the peer (backpressure to a fast publisher). */
   pause(): void;
   resume(): void;
-  /** Closes after what was written is sent. */
-  end(): void;
+  /**
+   * Closes after what was written is sent. `reason` is the connection's closed reason
+   * ("Authentication Failure", "Server Shutdown", ...): a WebSocket puts the matching status
+   * in its close frame, as nats-server does.
+   */
+  end(reason?: string): void;
   /** Closes now, dropping anything unsent. */
   destroy(): void;
 }

@@ -1,30 +1,40 @@
 // NATS over WebSocket: the `websocket {}` block. An HTTP server whose only job is the upgrade;
 // each accepted WebSocket becomes a Transport that the NATS protocol runs over unchanged.
-// Binary (and text) messages carry raw protocol bytes in both directions. Behaviour follows
-// nats-server's websocket support: its handshake checks and HTTP answers, origin checks,
-// permessage-deflate when configured and asked for, X-Forwarded-For recorded for logs only.
+// Binary (and text) frames carry raw protocol bytes in both directions, as a byte stream: frame
+// payloads reach the parser as they arrive, whatever the frame and message boundaries. Behaviour
+// follows nats-server's websocket support: its handshake checks and HTTP answers, origin checks,
+// permessage-deflate when configured and asked for, X-Forwarded-For recorded for logs only, close
+// frames with its status and reason per closed state, the listener closed in lame duck mode.
 import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { TLSSocket } from "node:tls";
 import { isIP, type Socket } from "node:net";
-import { WebSocketServer, WebSocket, type RawData } from "ws";
+import { createHash } from "node:crypto";
+import { isUtf8 } from "node:buffer";
+import { constants as zlibConstants, createInflateRaw, deflateRawSync, type InflateRaw, type ZlibOptions } from "node:zlib";
 import type { ResolvedWebSocketOptions } from "../config/options.js";
 import type { Listener, Server } from "../server/server.js";
 import { normalizeAddress } from "./tcp.js";
 import { checkPinned, handshakeErrorText, isProbeError, tlsInfoOf, wrappedSocket } from "./tls.js";
 import type { TlsPeer, TlsState, Transport } from "./transport.js";
+import {
+  CLOSE_GOING_AWAY, CLOSE_INVALID_DATA, CLOSE_NORMAL, CLOSE_PROTOCOL_ERROR, FrameReader, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
+  closeFrameFor, closePayload, frameHeader, isValidCloseCode,
+} from "./ws-frames.js";
 
 /** nats-server compresses nothing smaller than this (wsCompressThreshold). */
 const COMPRESS_THRESHOLD = 64;
-/** Outbound chunks smaller than this are merged into one frame instead of a frame each. */
-const MERGE_BELOW = 4 * 1024;
-/** How long a closing WebSocket may take to flush before it is cut. */
+/** How long a closing WebSocket may take to flush (and the peer to answer the close) before it is cut. */
 const END_GRACE_MS = 5_000;
-/** WebSocket close codes (RFC 6455 §7.4.1). */
-const CLOSE_NORMAL = 1000;
-const CLOSE_GOING_AWAY = 1001;
+/** RFC 7692 §7.2.2: the tail a sender strips from each compressed message, put back to inflate it. */
+const DEFLATE_TAIL = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
-/** A Transport over one accepted WebSocket. */
+/**
+ * A Transport over one accepted WebSocket, framed here (ws-frames.ts) rather than by a library
+ * that gathers whole messages: frame payloads go to the protocol parser as they arrive, as
+ * nats-server's do. Each write is one binary frame.
+ */
 export class WebSocketTransport implements Transport {
   readonly type = "websocket" as const;
   /** The peer of the TCP connection. nats-server reports this as client_ip, not X-Forwarded-For. */
@@ -42,67 +52,105 @@ export class WebSocketTransport implements Transport {
   /** wss: the TLS session, and the verified client certificate's identity (with `verify`) */
   readonly tlsState?: TlsState;
   readonly tlsPeer?: TlsPeer;
+  /** the close frame we sent, once sent (tests and logs) */
+  closeSent: { code: number; text: string } | undefined;
 
   private error: Error | undefined;
-  private waitingDrain = false;
-  private drainCbs: (() => void)[] = [];
-  private readonly afterSend = (err?: Error | null): void => {
-    if (err || !this.waitingDrain || this.ws.bufferedAmount > 0) return;
-    this.waitingDrain = false;
+  private dataCb: ((chunk: Buffer) => void) | undefined;
+  private readonly drainCbs: (() => void)[] = [];
+  private readonly reader: FrameReader;
+  /** bytes received before onData, then while a compressed message is being inflated */
+  private queued: Buffer[] = [];
+  private inflating = false;
+  private inflater: InflateRaw | undefined;
+  private flowPaused = false;
+  /** no more frames are read (a close was received, or the framing broke) */
+  private readDone = false;
+  private readonly deflateOptions: ZlibOptions | undefined;
+  private readonly afterWrite = (err?: Error | null): void => {
+    if (err || this.socket.writableLength > 0) return;
     for (const cb of this.drainCbs) cb();
   };
 
   constructor(
-    private readonly ws: WebSocket,
-    socket: Socket,
+    private readonly socket: Socket,
     req: IncomingMessage,
+    compression: { windowBits: number } | undefined,
+    head: Buffer,
     private readonly shuttingDown: () => boolean = () => false,
   ) {
     this.remoteAddress = normalizeAddress(socket.remoteAddress);
     this.remotePort = socket.remotePort ?? 0;
     this.forwardedFor = forwardedFor(req);
-    this.compressed = ws.extensions.includes("permessage-deflate");
+    this.compressed = compression !== undefined;
+    if (compression) this.deflateOptions = { level: zlibConstants.Z_BEST_SPEED, windowBits: compression.windowBits };
     this.path = requestPath(req);
     if (socket instanceof TLSSocket) {
       const tls = tlsInfoOf(socket, false);
       this.tlsState = tls.state;
       if (tls.peer) this.tlsPeer = tls.peer;
     }
-    // ws emits 'error' on bad frames; an unheard 'error' would throw, so always listen
-    ws.on("error", (e) => {
+    this.reader = new FrameReader(
+      {
+        data: (b, compressed) => this.payload(b, compressed),
+        messageEnd: (compressed) => this.messageEnd(compressed),
+        control: (op, b) => this.controlFrame(op, b),
+        error: (code, text) => this.protocolError(code, text),
+      },
+      this.compressed,
+    );
+    if (head.length > 0) this.queued.push(Buffer.from(head));
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
+    socket.on("error", (e) => {
       this.error ??= e;
+    });
+    // the peer half-closed: finish what we write, then close (the upgrade sockets allow half-open)
+    socket.on("end", () => {
+      if (!socket.destroyed) socket.end();
     });
   }
 
   get writableLength(): number {
-    return this.ws.bufferedAmount;
+    return this.socket.writableLength;
   }
 
-  /** One WebSocket binary message per call: small chunks merged, large ones as fragments. */
+  /** One binary frame per call: compressed when negotiated and worth it, else the chunks gathered behind one header. */
   write(chunks: Buffer[]): void {
-    const ws = this.ws;
-    if (ws.readyState !== WebSocket.OPEN || chunks.length === 0) return;
-    if (chunks.length === 1) {
-      ws.send(chunks[0], { binary: true, compress: this.compressed, fin: true }, this.afterSend);
-    } else if (this.compressed) {
-      // ws decides on compression with the first fragment: give it the whole message
-      ws.send(Buffer.concat(chunks), { binary: true, compress: true, fin: true }, this.afterSend);
-    } else {
-      const parts = mergeSmall(chunks);
-      const last = parts.length - 1;
-      for (let i = 0; i < last; i++) ws.send(parts[i], { binary: true, compress: false, fin: false });
-      ws.send(parts[last], { binary: true, compress: false, fin: true }, this.afterSend);
+    const s = this.socket;
+    if (!s.writable || this.closeSent || chunks.length === 0) return;
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    if (this.deflateOptions && total >= COMPRESS_THRESHOLD) {
+      // no context takeover: each message is compressed on its own, as nats-server does
+      const data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, total);
+      const z = deflateRawSync(data, { ...this.deflateOptions, finishFlush: zlibConstants.Z_SYNC_FLUSH });
+      const body = z.subarray(0, z.length - DEFLATE_TAIL.length);
+      s.cork();
+      s.write(frameHeader(OP_BINARY, body.length, true));
+      s.write(body, this.afterWrite);
+      s.uncork();
+      return;
     }
-    if (ws.bufferedAmount > 0) this.waitingDrain = true;
+    s.cork();
+    s.write(frameHeader(OP_BINARY, total));
+    const last = chunks.length - 1;
+    for (let i = 0; i < last; i++) s.write(chunks[i]);
+    s.write(chunks[last], this.afterWrite);
+    s.uncork();
   }
 
   onData(cb: (chunk: Buffer) => void): void {
-    // text messages are taken as bytes too, as nats-server does
-    this.ws.on("message", (data: RawData) => cb(toBuffer(data)));
+    this.dataCb = cb;
+    this.socket.on("data", (chunk: Buffer) => this.received(chunk));
+    this.drainQueued();
   }
 
   onClose(cb: (err?: Error) => void): void {
-    this.ws.on("close", () => cb(this.error));
+    this.socket.on("close", () => {
+      this.inflater?.close();
+      cb(this.error);
+    });
   }
 
   onDrain(cb: () => void): void {
@@ -110,23 +158,162 @@ export class WebSocketTransport implements Transport {
   }
 
   pause(): void {
-    this.ws.pause();
+    this.flowPaused = true;
+    this.socket.pause();
   }
 
   resume(): void {
-    this.ws.resume();
+    this.flowPaused = false;
+    if (!this.inflating) this.socket.resume();
   }
 
-  end(): void {
-    const ws = this.ws;
-    if (ws.readyState !== WebSocket.OPEN) return;
-    ws.close(this.shuttingDown() ? CLOSE_GOING_AWAY : CLOSE_NORMAL);
-    // a peer that never reads (or never answers the close) must not keep the socket forever
-    setTimeout(() => ws.terminate(), END_GRACE_MS).unref();
+  /**
+   * Closes after what was written is sent, with the close frame nats-server sends for `reason`
+   * (a connection's closed reason). Without a reason: 1001 while the server shuts down, else 1000.
+   */
+  end(reason?: string): void {
+    if (this.socket.destroyed || this.closeSent) return;
+    const frame =
+      reason !== undefined
+        ? closeFrameFor(reason)
+        : this.shuttingDown()
+          ? { code: CLOSE_GOING_AWAY, text: "Server Shutdown" }
+          : { code: CLOSE_NORMAL, text: "" };
+    if (frame) this.sendClose(frame.code, frame.text);
+    this.finish();
   }
 
   destroy(): void {
-    this.ws.terminate();
+    this.socket.destroy();
+  }
+
+  // ---- reading
+
+  private received(chunk: Buffer): void {
+    if (this.readDone) return; // after a close: read and drop, so the kernel does not reset
+    if (this.inflating || this.queued.length > 0) {
+      this.queued.push(chunk);
+      return;
+    }
+    const rest = this.reader.push(chunk);
+    if (rest && !this.readDone) this.queued.push(rest);
+  }
+
+  /** Reads what was held back (before onData, or during an inflate), until it is gone or reading stops again. */
+  private drainQueued(): void {
+    while (this.queued.length > 0 && !this.inflating && !this.readDone) {
+      const chunk = this.queued.shift()!;
+      const rest = this.reader.push(chunk);
+      if (rest) this.queued.unshift(rest);
+    }
+    if (this.readDone) this.queued = [];
+  }
+
+  private payload(b: Buffer, compressed: boolean): void {
+    if (this.readDone) return;
+    if (!compressed) {
+      this.dataCb?.(b);
+      return;
+    }
+    // streamed through one inflater; its output comes back asynchronously, in order
+    this.inflaterFor().write(b);
+  }
+
+  private messageEnd(compressed: boolean): boolean {
+    if (!compressed || this.readDone) return true;
+    const z = this.inflaterFor();
+    z.write(DEFLATE_TAIL);
+    // what follows this message waits until its last bytes are out of the inflater
+    this.inflating = true;
+    this.socket.pause();
+    z.flush(() => {
+      // (also called when the inflater failed or was closed: its error closes the connection)
+      if (this.readDone || z.destroyed) return;
+      // the peer compresses each message on its own (client_no_context_takeover)
+      z.reset();
+      this.inflating = false;
+      if (!this.flowPaused) this.socket.resume();
+      this.drainQueued();
+    });
+    return false;
+  }
+
+  private inflaterFor(): InflateRaw {
+    if (this.inflater) return this.inflater;
+    const z = createInflateRaw({ windowBits: 15 });
+    z.on("data", (out: Buffer) => {
+      if (!this.readDone) this.dataCb?.(out);
+    });
+    z.on("error", (e) => this.protocolError(CLOSE_INVALID_DATA, `invalid compressed data: ${e.message}`));
+    this.inflater = z;
+    return z;
+  }
+
+  private controlFrame(opcode: number, payload: Buffer): boolean {
+    if (opcode === OP_PING) {
+      this.sendControl(OP_PONG, payload);
+      return true;
+    }
+    if (opcode !== OP_CLOSE) return true; // a pong
+    // the peer closes: answer with its status (none if it gave none), then end
+    if (payload.length === 1) {
+      this.protocolError(CLOSE_PROTOCOL_ERROR, "invalid close frame payload");
+      return false;
+    }
+    if (payload.length >= 2) {
+      const code = payload.readUInt16BE(0);
+      if (!isValidCloseCode(code)) {
+        this.protocolError(CLOSE_PROTOCOL_ERROR, `invalid close status code ${code}`);
+        return false;
+      }
+      const text = payload.subarray(2);
+      if (!isUtf8(text)) {
+        this.protocolError(CLOSE_INVALID_DATA, "invalid utf8 body in close frame");
+        return false;
+      }
+      this.sendClose(code, text.toString("utf8"));
+    } else {
+      this.sendControl(OP_CLOSE, Buffer.alloc(0));
+      this.closeSent = { code: 0, text: "" };
+    }
+    this.finish();
+    return false;
+  }
+
+  /** The framing broke: say why in a close frame (as nats-server's wsHandleProtocolError), then close. */
+  private protocolError(code: number, text: string): void {
+    if (this.readDone) return;
+    this.error ??= new Error(`websocket: ${text}`);
+    this.sendClose(code, text);
+    this.finish();
+  }
+
+  // ---- writing control frames and closing
+
+  private sendControl(opcode: number, payload: Buffer): void {
+    const s = this.socket;
+    if (s.destroyed || !s.writable || this.closeSent) return;
+    s.cork();
+    s.write(frameHeader(opcode, payload.length));
+    s.write(payload, this.afterWrite);
+    s.uncork();
+  }
+
+  private sendClose(code: number, text: string): void {
+    this.sendControl(OP_CLOSE, closePayload(code, text));
+    this.closeSent ??= { code, text };
+  }
+
+  /** Stops reading frames, ends the socket after what is queued, and cuts it if that takes too long. */
+  private finish(): void {
+    this.readDone = true;
+    this.queued = [];
+    this.inflater?.close();
+    const s = this.socket;
+    // keep reading (and dropping) so unread input does not turn our close into a reset
+    s.resume();
+    if (!s.destroyed) s.end();
+    setTimeout(() => s.destroy(), END_GRACE_MS).unref();
   }
 }
 
@@ -155,19 +342,6 @@ export async function startWebSocket(server: Server, hooks: WebSocketHooks = {})
   const log = server.logger;
   const origins = allowedOriginsMap(o.allowed_origins);
   const checkOrigins = o.same_origin || origins.size > 0;
-
-  const wss = new WebSocketServer({
-    noServer: true,
-    clientTracking: false,
-    perMessageDeflate: o.compression
-      ? { threshold: COMPRESS_THRESHOLD, serverNoContextTakeover: true, clientNoContextTakeover: true }
-      : false,
-    maxPayload: maxMessageSize(server.options.max_payload, server.options.max_control_line),
-    // NATS bytes are not UTF-8 text; a text frame is taken as bytes
-    skipUTF8Validation: true,
-    // nats-server echoes a sub-protocol only for MQTT
-    handleProtocols: (protocols, req) => (kindOf(req) === "mqtt" && protocols.has("mqtt") ? "mqtt" : false),
-  });
 
   const pending = new Map<Socket, NodeJS.Timeout | undefined>();
   const transports = new Set<WebSocketTransport>();
@@ -250,7 +424,8 @@ export async function startWebSocket(server: Server, hooks: WebSocketHooks = {})
   });
 
   http.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (!server.running || server.lameDuck) {
+    // (a wss socket refused by pinned_certs is already gone when its request is parsed)
+    if (socket.destroyed || !socket.writable || !server.running || server.lameDuck) {
       socket.destroy();
       return;
     }
@@ -261,30 +436,28 @@ export async function startWebSocket(server: Server, hooks: WebSocketHooks = {})
       rejectUpgrade(socket, bad[0]);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      forget(rawOf(socket));
-      if (!server.running || server.lameDuck) {
-        ws.terminate();
-        return;
-      }
-      const transport = new WebSocketTransport(ws, socket, req, shuttingDown);
-      transports.add(transport);
-      transport.onClose(() => transports.delete(transport));
-      if (log.debugEnabled) {
-        const fwd = transport.forwardedFor ? `${transport.forwardedFor}/` : "";
-        const extra = transport.compressed ? " (compressed)" : "";
-        log.debug(`${fwd}${peer(socket)} - websocket ${kind} connection upgraded${extra}`);
-      }
-      // ---- MQTT over WebSocket: the one place it is routed (to the MQTT adapter's handler) ----
-      if (kind === "mqtt") hooks.mqtt!(transport, req);
-      else server.addConnection(transport);
-    });
-  });
-
-  // handshakes ws itself refuses after our checks passed (bad extension or protocol headers)
-  wss.on("wsClientError", (err: Error, socket: Socket, req: IncomingMessage) => {
-    handshakeError(req, err.message);
-    rejectUpgrade(socket, 400);
+    forget(rawOf(socket));
+    const compression = o.compression ? deflateOffer(req) : undefined;
+    const mqttProto = kind === "mqtt" && offersProtocol(req, "mqtt");
+    socket.write(
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        `Sec-WebSocket-Accept: ${acceptKey(req.headers["sec-websocket-key"]!)}\r\n` +
+        (compression ? `Sec-WebSocket-Extensions: ${compression.response}\r\n` : "") +
+        // nats-server names a sub-protocol only for MQTT
+        (mqttProto ? "Sec-WebSocket-Protocol: mqtt\r\n" : "") +
+        "\r\n",
+    );
+    const transport = new WebSocketTransport(socket, req, compression, head, shuttingDown);
+    transports.add(transport);
+    transport.onClose(() => transports.delete(transport));
+    if (log.debugEnabled) {
+      const fwd = transport.forwardedFor ? `${transport.forwardedFor}/` : "";
+      const extra = transport.compressed ? " (compressed)" : "";
+      log.debug(`${fwd}${peer(socket)} - websocket ${kind} connection upgraded${extra}`);
+    }
+    // ---- MQTT over WebSocket: the one place it is routed (to the MQTT adapter's handler) ----
+    if (kind === "mqtt") hooks.mqtt!(transport, req);
+    else server.addConnection(transport);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -301,16 +474,32 @@ export async function startWebSocket(server: Server, hooks: WebSocketHooks = {})
   log.info(`Listening for websocket clients on ${tls ? "wss" : "ws"}://${o.host}:${port}`);
   if (!tls) log.warn("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
 
+  // the listener stops accepting in lame duck mode (as the client port): later upgrades are
+  // refused by the OS, while the WebSocket clients already here are closed with the others
+  let stopped: Promise<void> | undefined;
+  const stopAccepting = (): Promise<void> => {
+    stopped ??= new Promise<void>((resolve) => {
+      // node calls back once every accepted socket is gone, the upgraded ones too
+      http.close(() => resolve());
+      for (const s of pending.keys()) s.destroy();
+    });
+    return stopped;
+  };
   let closing: Promise<void> | undefined;
   const listener: Listener = {
     name: "websocket",
     port,
+    stopAccepting(): void {
+      void stopAccepting();
+    },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        wss.close();
-        for (const s of pending.keys()) s.destroy();
-        for (const t of transports) t.end();
+        void stopAccepting().then(resolve);
+        // the server closes its NATS clients (each with its reason) right after its listeners:
+        // only what is still open then (MQTT over WebSocket) is ended here, as shut down
+        setImmediate(() => {
+          for (const t of transports) t.end("Server Shutdown");
+        });
       });
       return closing;
     },
@@ -501,45 +690,44 @@ function hostAndPort(tls: boolean, hp: string): [string, string] | undefined {
   return [host.toLowerCase(), port];
 }
 
-// ---- data helpers
+// ---- handshake: accept key, compression offer, sub-protocols
+
+function acceptKey(key: string): string {
+  return createHash("sha1").update(key + GUID).digest("base64");
+}
+
+/** Whether the client lists `name` in Sec-WebSocket-Protocol. */
+function offersProtocol(req: IncomingMessage, name: string): boolean {
+  const h = req.headersDistinct["sec-websocket-protocol"];
+  return h !== undefined && h.some((line) => line.split(",").some((p) => p.trim().toLowerCase() === name));
+}
 
 /**
- * The largest WebSocket message accepted. ws collects a whole message before handing it on
- * (nats-server streams uncompressed frames into its parser), so this bounds memory per
- * connection. nats-server bounds compressed messages by 8 × max_payload (at most 64MB); clients
- * batch many publications into one message, so here it is 8 × max_payload, at least 64MB.
+ * The permessage-deflate answer to the client's first acceptable offer. As nats-server, neither
+ * side keeps context between messages. A `server_max_window_bits` asked for is honoured (zlib
+ * goes down to 9; an offer of 8 is passed over), as RFC 7692 §7.1.2.1 requires.
  */
-function maxMessageSize(maxPayload: number, maxControlLine: number): number {
-  return Math.max(64 * 1024 * 1024, 8 * (maxPayload + maxControlLine));
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
-}
-
-/** Merges runs of small chunks so a message is not split into many tiny frames. */
-function mergeSmall(chunks: Buffer[]): Buffer[] {
-  const out: Buffer[] = [];
-  let run: Buffer[] = [];
-  let runBytes = 0;
-  const flushRun = (): void => {
-    if (run.length === 1) out.push(run[0]);
-    else if (run.length > 1) out.push(Buffer.concat(run, runBytes));
-    run = [];
-    runBytes = 0;
-  };
-  for (const c of chunks) {
-    if (c.length >= MERGE_BELOW) {
-      flushRun();
-      out.push(c);
-    } else {
-      run.push(c);
-      runBytes += c.length;
-      if (runBytes >= MERGE_BELOW) flushRun();
+function deflateOffer(req: IncomingMessage): { response: string; windowBits: number } | undefined {
+  for (const line of req.headersDistinct["sec-websocket-extensions"] ?? []) {
+    for (const ext of line.split(",")) {
+      const [name, ...params] = ext.split(";").map((p) => p.trim());
+      if (name.toLowerCase() !== "permessage-deflate") continue;
+      let windowBits = 15;
+      let asked: string | undefined;
+      let ok = true;
+      for (const p of params) {
+        const [k, v] = p.split("=").map((x) => x.trim().replace(/^"(.*)"$/, "$1"));
+        if (k.toLowerCase() !== "server_max_window_bits") continue;
+        const n = Number(v);
+        if (!/^\d+$/.test(v ?? "") || n < 9 || n > 15) ok = false;
+        else {
+          windowBits = n;
+          asked = `; server_max_window_bits=${n}`;
+        }
+      }
+      if (!ok) continue;
+      return { response: `permessage-deflate; server_no_context_takeover; client_no_context_takeover${asked ?? ""}`, windowBits };
     }
   }
-  flushRun();
-  return out;
+  return undefined;
 }

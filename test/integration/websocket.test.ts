@@ -7,60 +7,11 @@ import { connect as netConnect, type Socket } from "node:net";
 import { wsconnect, headers as natsHeaders, type NatsConnection, type Msg } from "@nats-io/nats-core";
 import { connect as tcpConnect } from "@nats-io/transport-node";
 import WebSocket from "ws";
-import { DEFAULTS, type ResolvedOptions, type ResolvedWebSocketOptions } from "../../src/config/options.js";
+import type { ResolvedOptions, ResolvedWebSocketOptions } from "../../src/config/options.js";
 import { Server } from "../../src/server/server.js";
 import { startWebSocket, WebSocketTransport } from "../../src/transport/websocket.js";
 import { Logger } from "../../src/logger.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(fn: () => boolean, ms = 3000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-function resolved(ws: Partial<ResolvedWebSocketOptions> = {}, over: Partial<ResolvedOptions> = {}): ResolvedOptions {
-  return {
-    host: "127.0.0.1",
-    port: -1,
-    http_port: 0,
-    http_host: DEFAULTS.http_host,
-    http_base_path: "",
-    max_payload: DEFAULTS.max_payload,
-    max_control_line: DEFAULTS.max_control_line,
-    max_pending: DEFAULTS.max_pending,
-    max_connections: 0,
-    max_subscriptions: 0,
-    ping_interval_ms: DEFAULTS.ping_interval_ms,
-    ping_max: DEFAULTS.ping_max,
-    write_deadline_ms: DEFAULTS.write_deadline_ms,
-    no_header_support: false,
-    disable_sublist_cache: false,
-    auth_timeout_ms: DEFAULTS.auth_timeout_ms,
-    debug: false,
-    trace: false,
-    logtime: false,
-    lame_duck_duration_ms: DEFAULTS.lame_duck_duration_ms,
-    lame_duck_grace_period_ms: DEFAULTS.lame_duck_grace_period_ms,
-    users: [],
-    accounts: [],
-    system_account: "$SYS",
-    websocket: {
-      host: "127.0.0.1",
-      port: -1,
-      no_tls: true,
-      compression: false,
-      same_origin: false,
-      allowed_origins: [],
-      handshake_timeout_ms: 2000,
-      ...ws,
-    },
-    ...over,
-  };
-}
+import { RawWs, resolved, sleep, until } from "./websocket-helpers.js";
 
 interface Started {
   server: Server;
@@ -119,50 +70,6 @@ function rawWs(url: string, opts: WebSocket.ClientOptions = {}, protocols?: stri
     });
     ws.once("error", (e) => reject(e));
   });
-}
-
-/** A raw ws client that records received protocol text. */
-class RawWs {
-  text = "";
-  closed = false;
-  closeCode = 0;
-  constructor(readonly ws: WebSocket) {
-    ws.on("message", (d) => (this.text += (d as Buffer).toString("latin1")));
-    ws.on("close", (code) => {
-      this.closed = true;
-      this.closeCode = code;
-    });
-    ws.on("error", () => {});
-  }
-  static async open(port: number, opts: WebSocket.ClientOptions = {}): Promise<RawWs> {
-    // listen before 'open': INFO may arrive in the same chunk as the 101 response
-    const c = new RawWs(new WebSocket(`ws://127.0.0.1:${port}`, opts));
-    await new Promise<void>((resolve, reject) => {
-      c.ws.once("open", () => resolve());
-      c.ws.once("unexpected-response", (_req, res) => reject(new Error(`handshake refused: ${res.statusCode}`)));
-      c.ws.once("error", reject);
-    });
-    return c;
-  }
-  send(s: string | Buffer): void {
-    this.ws.send(typeof s === "string" ? Buffer.from(s) : s);
-  }
-  async waitFor(re: RegExp, ms = 3000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const m = this.text.match(re);
-      if (m) return m;
-      if (this.closed || Date.now() > deadline) {
-        throw new Error(`${this.closed ? "closed" : "timed out"} before ${re}; got ${JSON.stringify(this.text.slice(-300))}`);
-      }
-      await sleep(10);
-    }
-  }
-  async handshake(): Promise<void> {
-    await this.waitFor(/^INFO .*\r\n/);
-    this.send(`CONNECT {"verbose":false,"pedantic":false,"protocol":1,"headers":true}\r\nPING\r\n`);
-    await this.waitFor(/PONG\r\n/);
-  }
 }
 
 /** A plain HTTP exchange over TCP: returns the status line's code. */
