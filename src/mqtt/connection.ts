@@ -5,6 +5,7 @@ import { isUtf8 } from "node:buffer";
 import { Flow, producing } from "../core/backpressure.js";
 import { Outbound, type Flushable } from "../core/outbound.js";
 import type { AuthOutcome } from "../auth/authenticator.js";
+import type { StreamStore } from "../jetstream/store/index.js";
 import { TlsHandshakeError, type Transport } from "../transport/transport.js";
 import type { AccountState, MqttBroker } from "./broker.js";
 import {
@@ -57,6 +58,8 @@ export class MqttConnection implements FrameHandler, Flushable {
   private lastAllowed = true;
   /** acknowledgements waiting for stored state to reach the OS, in order */
   private acks: { buf: Buffer; ready: boolean }[] | null = null;
+  /** those of them read in this turn, and the stores they wait for (see ack) */
+  private storeBatch: { acks: { buf: Buffer; ready: boolean }[]; stores: Set<StreamStore> } | null = null;
   /** backpressure: stalls the producers feeding us while we are congested, and us as a producer */
   private readonly flow: Flow;
   private deadlineTimer: NodeJS.Timeout | undefined;
@@ -455,25 +458,24 @@ export class MqttConnection implements FrameHandler, Flushable {
 
   /**
    * An acknowledgement of a client's publish. When the publish was stored (a persistent session's
-   * queue, a retained message), it waits until the store wrote it; acknowledgements stay in order.
+   * queue, a retained message, the session's unreleased QoS 2 identifiers), it waits until the
+   * store wrote it; acknowledgements stay in order. Those of one input chunk wait together.
    */
   private ack(type: number, pid: number, reason: number, afterStore: boolean): void {
     const buf = this.v5 ? encodeAck(type, pid, true, reason) : encodeAck(type, pid, false);
     const dirty = this.broker.dirtyStores;
-    if (afterStore && dirty.size > 0) {
-      const stores = [...dirty];
+    if (afterStore && (dirty.size > 0 || this.session!.inboundDirty)) {
+      let batch = this.storeBatch;
+      if (batch === null) {
+        batch = this.storeBatch = { acks: [], stores: new Set() };
+        // after the rest of the chunk: the packets read in this turn share one wait
+        queueMicrotask(() => this.storeAcks());
+      }
+      for (const st of dirty) batch.stores.add(st);
       dirty.clear();
       const entry = { buf, ready: false };
       (this.acks ??= []).push(entry);
-      let left = stores.length;
-      for (const st of stores) {
-        st.afterWrite(() => {
-          if (--left === 0) {
-            entry.ready = true;
-            this.drainAcks();
-          }
-        });
-      }
+      batch.acks.push(entry);
       return;
     }
     if (this.acks !== null && this.acks.length > 0) {
@@ -481,6 +483,27 @@ export class MqttConnection implements FrameHandler, Flushable {
       return;
     }
     this.write(buf);
+  }
+
+  private storeAcks(): void {
+    const batch = this.storeBatch!;
+    this.storeBatch = null;
+    const inbound = this.session?.saveInbound();
+    if (inbound !== undefined) batch.stores.add(inbound);
+    const done = (): void => {
+      for (const e of batch.acks) e.ready = true;
+      this.drainAcks();
+    };
+    if (batch.stores.size === 0) {
+      done();
+      return;
+    }
+    let left = batch.stores.size;
+    for (const st of batch.stores) {
+      st.afterWrite(() => {
+        if (--left === 0) done();
+      });
+    }
   }
 
   private drainAcks(): void {

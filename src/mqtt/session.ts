@@ -6,6 +6,7 @@ import type { Account } from "../core/account.js";
 import type { Client, Subscription } from "../core/client.js";
 import { subjectMatches } from "../core/subject.js";
 import type { PermissionSet } from "../auth/permissions.js";
+import type { StreamStore } from "../jetstream/store/index.js";
 import type { AccountState, MqttBroker } from "./broker.js";
 import type { MqttConnection } from "./connection.js";
 import { headersToProps } from "./headers.js";
@@ -97,6 +98,8 @@ export class Session implements Client {
   readonly inboundQos2 = new Set<number>();
   /** the stored copy of inboundQos2 (`i.` record in `sess`); 0 = none */
   private inboundSeq = 0;
+  /** inboundQos2 changed since it was stored (persistent sessions; see saveInbound) */
+  inboundDirty = false;
   /** the in-flight window: min(max_ack_pending, the client's Receive Maximum) */
   window: number;
   private tokenCache: string | undefined;
@@ -277,18 +280,30 @@ export class Session implements Client {
   /** A QoS 2 PUBLISH was received: its packet identifier is remembered until PUBREL (and stored). */
   addInboundQos2(pid: number): void {
     this.inboundQos2.add(pid);
-    this.saveInbound();
+    this.inboundChanged();
   }
 
   /** PUBREL: false when the packet identifier was not known. */
   releaseInboundQos2(pid: number): boolean {
     if (!this.inboundQos2.delete(pid)) return false;
-    this.saveInbound();
+    this.inboundChanged();
     return true;
   }
 
-  private saveInbound(): void {
-    if (!this.persistent || this.closed) return;
+  private inboundChanged(): void {
+    if (this.persistent && !this.closed) this.inboundDirty = true;
+  }
+
+  /**
+   * Stores the set of unreleased QoS 2 identifiers when it changed. The connection calls this
+   * once per input chunk, before its PUBREC/PUBCOMP wait for the store: one record however many
+   * QoS 2 packets the chunk held (the record holds the whole set, so one per packet would cost
+   * the square of the packets in flight). Returns the store written.
+   */
+  saveInbound(): StreamStore | undefined {
+    if (!this.inboundDirty) return undefined;
+    this.inboundDirty = false;
+    if (!this.persistent || this.closed) return undefined;
     const st = this.state.stores.sess;
     this.stored = true;
     try {
@@ -296,9 +311,10 @@ export class Session implements Client {
         if (this.inboundSeq !== 0) st.removeMsg(this.inboundSeq);
         this.inboundSeq = 0;
       } else this.inboundSeq = st.storeMsg(`i.${this.token}`, undefined, encodePids(this.inboundQos2)).seq;
-      this.broker.wrote(st);
+      return st;
     } catch (e) {
       this.broker.logger.error(`${this} - could not store QoS 2 packet identifiers: ${(e as Error).message}`);
+      return undefined;
     }
   }
 
