@@ -1,8 +1,9 @@
 // `junction bench mqtt`: MQTT load, side by side with mosquitto (when installed) and aedes (when
 // its npm package is there), each a child process on a free port of 127.0.0.1.
-// Modes: qos0 and qos1 (one publisher → one subscriber, 16-byte messages, a window of unreceived
-// or unacknowledged messages so that nobody buffers without bound), storm (connections opened,
-// CONNACKed and closed per second) and idle (server memory per idle connection).
+// Modes: qos0, qos1 and qos2 (one publisher → one subscriber, 16-byte messages, a window of
+// unreceived or unacknowledged messages so that nobody buffers without bound; qos2p with
+// persistent sessions, stored in a file store), storm (connections opened and CONNACKed per
+// second, on a fresh server and on a warmed one) and idle (server memory per idle connection).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
@@ -15,22 +16,35 @@ type Out = (line: string) => void;
 interface Target {
   name: string;
   port: number;
-  child: ChildProcess;
+  /** undefined: a server given with --url */
+  child: ChildProcess | undefined;
+  pid: number | undefined;
 }
 
-const MODES = ["qos0", "qos1", "storm", "idle"] as const;
+const MODES = ["qos0", "qos1", "qos2", "qos2p", "storm", "storm-warm", "idle"] as const;
 type Mode = (typeof MODES)[number];
+
+/** Modes whose servers keep sessions in a store: Junction gets a JetStream store_dir, mosquitto persistence. */
+const PERSISTENT: readonly Mode[] = ["qos2p"];
 
 export const MQTT_USAGE = `Usage: junction bench mqtt [options]
 
-MQTT load: one publisher → one subscriber at QoS 0 and QoS 1 (16-byte messages), a connection
+MQTT load: one publisher → one subscriber at QoS 0, 1 and 2 (16-byte messages), a connection
 storm, and memory per idle connection; Junction beside mosquitto and aedes when they are there.
 
   --mode a,b        ${MODES.join(",")} (default: all)
+                    qos2p: QoS 2 with persistent sessions (clean session 0) for publisher and
+                    subscriber; Junction stores them in a file store (jetstream store_dir),
+                    mosquitto runs with persistence true
+                    storm: connections opened on a fresh server; storm-warm: the same after
+                    three rounds of connect/DISCONNECT, the median of three rounds
   --duration S      seconds per throughput run (default 5)
   --size N          payload bytes (default 16)
+  --window N        messages unreceived or unacknowledged at most (default 16384 for qos0 and
+                    qos1; 512 for qos2 and qos2p, under aedes's limit of 1000 unreleased)
   --conns N         idle connections (default 10000); storm connections (default 2000)
   --servers a,b     junction,mosquitto,aedes (default: those installed)
+  --url host:port   measure this running server instead (127.0.0.1); --pid N for idle
 `;
 
 export async function runMqttBench(args: string[], out: Out): Promise<number> {
@@ -38,7 +52,10 @@ export async function runMqttBench(args: string[], out: Out): Promise<number> {
   let duration = 5;
   let size = 16;
   let conns = 0;
+  let window = 0;
   let servers = ["junction", "mosquitto", "aedes"];
+  let url: string | undefined;
+  let pid: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const v = args[i + 1];
@@ -55,19 +72,42 @@ export async function runMqttBench(args: string[], out: Out): Promise<number> {
     else if (a === "--duration") duration = Number(v);
     else if (a === "--size") size = Number(v);
     else if (a === "--conns") conns = Number(v);
+    else if (a === "--window") window = Number(v);
     else if (a === "--servers") servers = v.split(",");
+    else if (a === "--url") url = v;
+    else if (a === "--pid") pid = Number(v);
     else {
       process.stderr.write(`junction bench mqtt: unknown option ${a}\n\n${MQTT_USAGE}`);
       return 2;
     }
   }
+  if (url !== undefined) {
+    const colon = url.lastIndexOf(":");
+    const host = url.slice(0, colon).replace(/^mqtt:\/\//, "");
+    const port = Number(url.slice(colon + 1));
+    if (!(port > 0 && port < 65536) || (host !== "127.0.0.1" && host !== "localhost")) {
+      process.stderr.write(`junction bench mqtt: bad --url ${url} (127.0.0.1:<port>)\n`);
+      return 2;
+    }
+    const t: Target = { name: url, port, child: undefined, pid };
+    for (const mode of modes) {
+      let v: string;
+      try {
+        v = await runMode(mode, t, { duration, size, conns, window });
+      } catch (e) {
+        v = `error: ${(e as Error).message}`;
+      }
+      out(`${mode}: ${v}`);
+    }
+    return 0;
+  }
   // every server is started afresh for each mode: a crash or a grown heap does not carry over
   const names: string[] = [];
   for (const name of servers) {
-    const t = await startTarget(name).catch(() => undefined);
+    const t = await startTarget(name, false).catch(() => undefined);
     if (t) {
       names.push(name);
-      t.child.kill("SIGKILL");
+      t.child?.kill("SIGKILL");
     } else process.stderr.write(`junction bench mqtt: ${name} is not installed, skipped\n`);
   }
   const rows: string[][] = [["mode", ...names]];
@@ -77,12 +117,12 @@ export async function runMqttBench(args: string[], out: Out): Promise<number> {
       let v: string;
       let t: Target | undefined;
       try {
-        t = await startTarget(name);
-        v = await runMode(mode, t!, { duration, size, conns });
+        t = await startTarget(name, PERSISTENT.includes(mode));
+        v = await runMode(mode, t!, { duration, size, conns, window });
       } catch (e) {
         v = `error: ${(e as Error).message}`;
       } finally {
-        t?.child.kill("SIGKILL");
+        t?.child?.kill("SIGKILL");
       }
       row.push(v);
       await sleep(300);
@@ -91,18 +131,30 @@ export async function runMqttBench(args: string[], out: Out): Promise<number> {
     out(`${row[0]}: ${row.slice(1).map((x, i) => `${names[i]} ${x}`).join(", ")}`);
   }
   out("");
-  for (const r of rows) out(r.map((c, i) => (i === 0 ? c.padEnd(8) : c.padStart(22))).join(""));
+  for (const r of rows) out(r.map((c, i) => (i === 0 ? c.padEnd(11) : c.padStart(22))).join(""));
   return 0;
 }
 
-async function runMode(mode: Mode, t: Target, o: { duration: number; size: number; conns: number }): Promise<string> {
+async function runMode(mode: Mode, t: Target, o: { duration: number; size: number; conns: number; window: number }): Promise<string> {
   switch (mode) {
     case "qos0":
-      return `${fmt(await pubSub(t.port, 0, o.duration, o.size))} msgs/s`;
+      return `${fmt(await pubSub(t.port, 0, o.duration, o.size, o.window || 16_384))} msgs/s`;
     case "qos1":
-      return `${fmt(await pubSub(t.port, 1, o.duration, o.size))} msgs/s`;
+      return `${fmt(await pubSub(t.port, 1, o.duration, o.size, o.window || 16_384))} msgs/s`;
+    case "qos2":
+      return `${fmt(await pubSub(t.port, 2, o.duration, o.size, o.window || 512))} msgs/s`;
+    case "qos2p":
+      return `${fmt(await pubSub(t.port, 2, o.duration, o.size, o.window || 512, true))} msgs/s`;
     case "storm":
       return `${fmt(await storm(t.port, o.conns || 2000))} conns/s`;
+    case "storm-warm": {
+      const n = o.conns || 2000;
+      for (let i = 0; i < 3; i++) await storm(t.port, n);
+      const r: number[] = [];
+      for (let i = 0; i < 3; i++) r.push(await storm(t.port, n));
+      r.sort((a, b) => a - b);
+      return `${fmt(r[1]!)} conns/s`;
+    }
     case "idle": {
       const kib = await idle(t, o.conns || 10_000);
       return `${kib.toFixed(1)} KiB/conn`;
@@ -116,7 +168,7 @@ function fmt(n: number): string {
 
 // ---- servers
 
-async function startTarget(name: string): Promise<Target | undefined> {
+async function startTarget(name: string, persistent: boolean): Promise<Target | undefined> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `bench-mqtt-${name}-`));
   let child: ChildProcess;
@@ -124,7 +176,8 @@ async function startTarget(name: string): Promise<Target | undefined> {
     const cmd = junctionCommand();
     if (!cmd) return undefined;
     const conf = join(dir, "j.conf");
-    writeFileSync(conf, `listen: 127.0.0.1:-1\nserver_name: bench\nmqtt { listen: 127.0.0.1:${port} }\nmax_pending: 256MB\n`);
+    const js = persistent ? `jetstream { store_dir: "${join(dir, "js")}" }\n` : "";
+    writeFileSync(conf, `listen: 127.0.0.1:-1\nserver_name: bench\nmqtt { listen: 127.0.0.1:${port} }\nmax_pending: 256MB\n${js}`);
     child = spawn(cmd.cmd, [...cmd.args, "-c", conf], { stdio: "ignore" });
   } else if (name === "mosquitto") {
     const bin = which("mosquitto") ?? (which("sh") && "/usr/sbin/mosquitto");
@@ -134,7 +187,8 @@ async function startTarget(name: string): Promise<Target | undefined> {
       return undefined;
     }
     const conf = join(dir, "m.conf");
-    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\npersistence false\n`);
+    const persistence = persistent ? `persistence true\npersistence_location ${dir}/\n` : "persistence false\n";
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\n${persistence}`);
     child = spawn(bin!, ["-c", conf], { stdio: "ignore" });
   } else if (name === "aedes") {
     const root = repoRoot();
@@ -149,7 +203,7 @@ async function startTarget(name: string): Promise<Target | undefined> {
       `const broker = await Aedes.createBroker();\nnet.createServer(broker.handle).listen(${port}, "127.0.0.1");\n`);
     child = spawn(process.execPath, [script], { stdio: ["ignore", "ignore", "inherit"] });
   } else return undefined;
-  const t = { name, port, child };
+  const t: Target = { name, port, child, pid: child.pid };
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
@@ -168,21 +222,26 @@ async function startTarget(name: string): Promise<Target | undefined> {
 
 // ---- a raw MQTT 3.1.1 client (the generator must cost less than the server)
 
-function connectFrame(id: string): Buffer {
+function connectFrame(id: string, clean: boolean): Buffer {
   const idb = Buffer.from(id);
-  const body = Buffer.concat([Buffer.from([0, 4, 77, 81, 84, 84, 4, 2, 0, 60, idb.length >> 8, idb.length & 255]), idb]);
+  const body = Buffer.concat([Buffer.from([0, 4, 77, 81, 84, 84, 4, clean ? 2 : 0, 0, 60, idb.length >> 8, idb.length & 255]), idb]);
   return Buffer.concat([Buffer.from([0x10, body.length]), body]);
 }
 
+const DISCONNECT = Buffer.from([0xe0, 0]);
+
 class MqttRaw {
   private pending: Buffer | null = null;
+  /** acknowledgements queued while a chunk is read, written in one go after it */
+  private acks: Buffer | null = null;
+  private ackLen = 0;
   onPacket: (first: number, body: Buffer) => void = () => {};
   private constructor(readonly sock: Socket) {
     sock.on("data", (chunk: Buffer) => this.data(chunk));
     sock.on("error", () => {});
   }
 
-  static open(port: number, id: string): Promise<MqttRaw> {
+  static open(port: number, id: string, clean = true): Promise<MqttRaw> {
     return new Promise((resolve, reject) => {
       const sock = connect(port, "127.0.0.1");
       sock.setNoDelay(true);
@@ -200,8 +259,24 @@ class MqttRaw {
         if (first >> 4 === 2 && body[1] === 0) resolve(c);
         else reject(new Error(`refused: ${body.toString("hex")}`));
       };
-      sock.once("connect", () => sock.write(connectFrame(id)));
+      sock.once("connect", () => sock.write(connectFrame(id, clean)));
     });
+  }
+
+  /** Queues a 4-byte acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP) for the end of this chunk. */
+  ack(first: number, hi: number, lo: number): void {
+    if (this.acks === null || this.ackLen + 4 > this.acks.length) {
+      if (this.acks !== null && this.ackLen > 0) this.sock.write(this.acks.subarray(0, this.ackLen));
+      this.acks = Buffer.allocUnsafe(64 * 1024);
+      this.ackLen = 0;
+    }
+    const b = this.acks;
+    const p = this.ackLen;
+    b[p] = first;
+    b[p + 1] = 2;
+    b[p + 2] = hi;
+    b[p + 3] = lo;
+    this.ackLen = p + 4;
   }
 
   private data(chunk: Buffer): void {
@@ -231,6 +306,12 @@ class MqttRaw {
       p = q + len;
     }
     if (p < n) this.pending = buf.subarray(p);
+    if (this.ackLen > 0) {
+      // the buffer goes to the socket: later acknowledgements start a new one
+      this.sock.write(this.acks!.subarray(0, this.ackLen));
+      this.acks = this.acks!.length - this.ackLen >= 4096 ? this.acks!.subarray(this.ackLen) : null;
+      this.ackLen = 0;
+    }
   }
 
   subscribe(filter: string, qos: number): Promise<void> {
@@ -247,17 +328,26 @@ class MqttRaw {
   close(): void {
     this.sock.destroy();
   }
+
+  /** DISCONNECT, then close. */
+  disconnect(): void {
+    this.sock.end(DISCONNECT);
+  }
 }
 
-/** One publisher → one subscriber; returns messages received per second. */
-async function pubSub(port: number, qos: number, seconds: number, size: number): Promise<number> {
-  const sub = await MqttRaw.open(port, `bench-sub-${Date.now()}`);
+/**
+ * One publisher → one subscriber at `qos`, at most WINDOW messages unreceived or unacknowledged;
+ * returns messages received per second. `persistent`: both with clean session 0 (the
+ * subscriber's messages are kept for it).
+ */
+async function pubSub(port: number, qos: number, seconds: number, size: number, WINDOW: number, persistent = false): Promise<number> {
+  const tag = persistent ? "p" : String(Date.now());
+  const sub = await MqttRaw.open(port, `bench-sub-${tag}`, !persistent);
   await sub.subscribe("bench/topic", qos);
-  const pub = await MqttRaw.open(port, `bench-pub-${Date.now()}`);
+  const pub = await MqttRaw.open(port, `bench-pub-${tag}`, !persistent);
   const topic = Buffer.from("bench/topic");
   const payload = Buffer.alloc(size, 97);
-  const BATCH = 256;
-  const WINDOW = 16_384;
+  const BATCH = Math.max(1, Math.min(256, WINDOW >> 2));
   let received = 0;
   let sent = 0;
   let acked = 0;
@@ -268,7 +358,8 @@ async function pubSub(port: number, qos: number, seconds: number, size: number):
   };
   const q0 = qos0Frame();
   const q0Batch = Buffer.concat(Array(BATCH).fill(q0));
-  const q1Header = Buffer.from([0x32, ...varint(2 + topic.length + 2 + payload.length), 0, topic.length]);
+  const qHeader = Buffer.from([0x30 | (qos << 1), ...varint(2 + topic.length + 2 + payload.length), 0, topic.length]);
+  const frameLen = qHeader.length + topic.length + 2 + payload.length;
   let running = true;
   let wake: (() => void) | null = null;
   const kick = (): void => {
@@ -277,37 +368,50 @@ async function pubSub(port: number, qos: number, seconds: number, size: number):
     w?.();
   };
   sub.onPacket = (first, body) => {
-    if (first >> 4 !== 3) return;
-    received++;
-    if (qos === 1) {
-      const off = 2 + ((body[0]! << 8) | body[1]!);
-      sub.sock.write(Buffer.from([0x40, 2, body[off]!, body[off + 1]!]));
-    }
-    if (sent - received < WINDOW / 2) kick();
+    const type = first >> 4;
+    if (type === 3) {
+      received++;
+      const q = (first >> 1) & 3;
+      if (q > 0) {
+        // PUBACK or PUBREC with the packet identifier after the topic
+        const off = 2 + ((body[0]! << 8) | body[1]!);
+        sub.ack(q === 1 ? 0x40 : 0x50, body[off]!, body[off + 1]!);
+      }
+      if (sent - received < WINDOW / 2) kick();
+    } else if (type === 6) sub.ack(0x70, body[0]!, body[1]!); // PUBREL → PUBCOMP
   };
-  pub.onPacket = (first) => {
-    if (first >> 4 === 4) {
+  pub.onPacket = (first, body) => {
+    const type = first >> 4;
+    if (type === 5) {
+      pub.ack(0x62, body[0]!, body[1]!); // PUBREC → PUBREL
+      return;
+    }
+    if (type === 4 || type === 7) {
       acked++;
       if (sent - acked < WINDOW / 2) kick();
     }
   };
-  const frame1 = (): Buffer => {
-    pid = pid === 65535 ? 1 : pid + 1;
-    return Buffer.concat([q1Header, topic, Buffer.from([pid >> 8, pid & 255]), payload]);
+  const frames = (): Buffer => {
+    const b = Buffer.allocUnsafe(frameLen * BATCH);
+    let p = 0;
+    for (let i = 0; i < BATCH; i++) {
+      pid = pid === 65535 ? 1 : pid + 1;
+      p += qHeader.copy(b, p);
+      p += topic.copy(b, p);
+      b[p++] = pid >> 8;
+      b[p++] = pid & 255;
+      p += payload.copy(b, p);
+    }
+    return b;
   };
   const producer = (async () => {
     while (running) {
-      const outstanding = qos === 1 ? Math.max(sent - received, sent - acked) : sent - received;
+      const outstanding = qos > 0 ? Math.max(sent - received, sent - acked) : sent - received;
       if (outstanding >= WINDOW) {
         await new Promise<void>((r) => (wake = r));
         continue;
       }
-      if (qos === 0) pub.sock.write(q0Batch);
-      else {
-        const frames: Buffer[] = [];
-        for (let i = 0; i < BATCH; i++) frames.push(frame1());
-        pub.sock.write(Buffer.concat(frames));
-      }
+      pub.sock.write(qos === 0 ? q0Batch : frames());
       sent += BATCH;
       if (pub.sock.writableLength > 1 << 20) await new Promise<void>((r) => pub.sock.once("drain", () => r()));
       else await new Promise<void>((r) => setImmediate(r));
@@ -352,7 +456,7 @@ async function storm(port: number, n: number): Promise<number> {
   };
   await Promise.all(Array.from({ length: 100 }, worker));
   const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-  for (const c of open) c.close();
+  for (const c of open) c.disconnect();
   await sleep(500);
   return n / dt;
 }
@@ -364,7 +468,8 @@ function rssKiB(pid: number): number {
 
 /** Server memory per idle MQTT connection (RSS before and after `n` connections). */
 async function idle(t: Target, n: number): Promise<number> {
-  const pid = t.child.pid!;
+  const pid = t.pid;
+  if (pid === undefined) throw new Error("idle needs the server's process id (--pid)");
   await sleep(500);
   const before = rssKiB(pid);
   const open: MqttRaw[] = [];
