@@ -78,8 +78,8 @@ export class Reader {
   /** A UTF-8 string field, checked, as a JS string. */
   utf8(what: string): string {
     const b = this.bytes(what);
-    checkUtf8(b, what);
-    return b.toString("utf8");
+    // ASCII (client identifiers, user names): latin1 decodes it the same, without the dispatch
+    return checkUtf8(b, what) ? b.latin1Slice(0, b.length) : b.toString("utf8");
   }
 
   /** A UTF-8 string field, checked, as a byte string (latin1: one char per byte). */
@@ -90,8 +90,8 @@ export class Reader {
   }
 }
 
-/** [MQTT-1.5.4-1/2]: well-formed UTF-8 without U+0000. */
-export function checkUtf8(b: Buffer, what: string): void {
+/** [MQTT-1.5.4-1/2]: well-formed UTF-8 without U+0000. Returns whether it is all ASCII. */
+export function checkUtf8(b: Buffer, what: string): boolean {
   let ascii = true;
   for (let i = 0; i < b.length; i++) {
     const c = b[i]!;
@@ -99,6 +99,7 @@ export function checkUtf8(b: Buffer, what: string): void {
     if (c >= 0x80) ascii = false;
   }
   if (!ascii && !isUtf8(b)) throw new MqttProtocolError(`${what} is not valid UTF-8`);
+  return ascii;
 }
 
 // ---- properties
@@ -410,8 +411,13 @@ function withProps(fixed: number[], props: Properties | undefined, v5: boolean):
 }
 
 export function encodeConnack(sessionPresent: boolean, code: number, v5: boolean, props?: Properties): Buffer {
+  if (!v5 && code === 0) return sessionPresent ? CONNACK_PRESENT : CONNACK_ACCEPTED;
   return frame(0x20, withProps([sessionPresent ? 1 : 0, code], props, v5));
 }
+
+// 3.1.1 acceptances, the same bytes for every connection (the outbound buffer copies them)
+const CONNACK_ACCEPTED = Buffer.from([0x20, 2, 0, 0]);
+const CONNACK_PRESENT = Buffer.from([0x20, 2, 1, 0]);
 
 /** PUBACK/PUBREC/PUBREL/PUBCOMP: short form when the reason is success and there are no properties. */
 export function encodeAck(type: number, pid: number, v5: boolean, reason = 0, props?: Properties): Buffer {

@@ -6,6 +6,7 @@ import { Flow, producing } from "../core/backpressure.js";
 import { Outbound, type Flushable } from "../core/outbound.js";
 import type { AuthOutcome } from "../auth/authenticator.js";
 import type { StreamStore } from "../jetstream/store/index.js";
+import { TcpTransport } from "../transport/tcp.js";
 import { TlsHandshakeError, type Transport } from "../transport/transport.js";
 import type { AccountState, MqttBroker } from "./broker.js";
 import {
@@ -764,8 +765,12 @@ export class MqttConnection implements FrameHandler, Flushable {
     this.broker.connectionClosed(this);
     this.broker.server.rememberClosed(this);
     this.out.release();
-    if (abort) this.transport.destroy();
-    else this.transport.end();
+    const t = this.transport;
+    // after a DISCONNECT with everything handed to the OS, the socket closes at once: the client
+    // sends nothing more, so there is no half-close to wait for (a TLS or WebSocket close has
+    // its own goodbye to say)
+    if (abort || (reason === "client disconnected" && t instanceof TcpTransport && t.writableLength === 0)) t.destroy();
+    else t.end();
     if (this.broker.logger.debugEnabled) this.broker.logger.debug(`${this} - Client connection closed: ${reason}`);
   }
 }
