@@ -583,6 +583,12 @@ export class MqttBroker {
 
   // ---- shutdown
 
+  /** Lame duck mode: no new MQTT connections; the ones here stay until the server closes them. */
+  stopAccepting(): void {
+    const srv = this.netServer;
+    if (srv?.listening) srv.close();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -775,7 +775,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     // sends nothing more, so there is no half-close to wait for (a TLS or WebSocket close has
     // its own goodbye to say)
     if (abort || (reason === "client disconnected" && t instanceof TcpTransport && t.writableLength === 0)) t.destroy();
-    else t.end();
+    else t.end(this.closedReason); // over WebSocket: the close frame nats-server sends for it
     // kept for /connz?state=closed (up to 10,000 of them): without the socket and its streams, a
     // few hundred bytes instead of some kilobytes
     this.transport = closedTransport(t);

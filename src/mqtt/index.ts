@@ -13,7 +13,7 @@ export async function startMqtt(server: Server): Promise<MqttBroker> {
   if (!o) throw new Error("mqtt: no mqtt configuration");
   const broker = new MqttBroker(server, o);
   await broker.start();
-  server.addListener({ name: "mqtt", get port() { return broker.port; }, close: () => broker.close() });
+  server.addListener({ name: "mqtt", get port() { return broker.port; }, stopAccepting: () => broker.stopAccepting(), close: () => broker.close() });
   return broker;
 }
 

@@ -318,6 +318,8 @@ test("MQTT over WebSocket: packets split across frames; an oversized packet is r
   await until(() => f.ended, 6000, "oversized MQTT packet: closed");
   const disconnect = Buffer.from(f.text, "latin1").subarray(after);
   assert.deepEqual([disconnect[0], disconnect[2]], [0xe0, 0x95]);
+  // and the WebSocket close frame says why, as for NATS clients
+  assert.deepEqual(f.close, { code: 1002, reason: "Protocol Violation" });
 });
 
 // ---- no input crashes the server
