@@ -50,6 +50,8 @@ export class Flow {
   /** we are a producer whose reading is paused */
   private stalled = false;
   private timer: NodeJS.Timeout | undefined;
+  /** the write deadline: running while bytes wait in the transport */
+  private deadline: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -59,9 +61,23 @@ export class Flow {
     private readonly stats: StallStats,
   ) {}
 
-  /** After a write to the transport: `pending` bytes are still waiting in it. */
-  wrote(pending: number, maxPending: number): void {
+  /**
+   * After a write to the transport, `pending` bytes are still waiting in it. False when that is
+   * over `maxPending`: a slow consumer, which the adapter closes. Otherwise congestion is noted
+   * and, given `onDeadline`, the write deadline starts: `onDeadline` runs if the transport has not
+   * drained within `deadlineMs`.
+   */
+  wrote(pending: number, maxPending: number, deadlineMs = 0, onDeadline?: () => void): boolean {
+    if (pending === 0) return true;
+    if (pending > maxPending) return false;
     if (pending > Math.min(maxPending >> 1, STALL_AT)) this.congested = true;
+    if (onDeadline !== undefined && this.deadline === undefined && !this.closed) {
+      this.deadline = setTimeout(() => {
+        this.deadline = undefined;
+        onDeadline();
+      }, deadlineMs);
+    }
+    return true;
   }
 
   /**
@@ -80,6 +96,10 @@ export class Flow {
 
   /** Everything written reached the OS: the producers we held read again. */
   drained(): void {
+    if (this.deadline !== undefined) {
+      clearTimeout(this.deadline);
+      this.deadline = undefined;
+    }
     if (!this.congested) return;
     this.congested = false;
     this.release();
@@ -91,7 +111,8 @@ export class Flow {
     this.closed = true;
     this.stalled = false;
     clearTimeout(this.timer);
-    this.timer = undefined;
+    clearTimeout(this.deadline);
+    this.timer = this.deadline = undefined;
     this.release();
   }
 

@@ -63,7 +63,8 @@ export class MqttConnection implements FrameHandler, Flushable {
   private storeBatch: { acks: { buf: Buffer; ready: boolean }[]; stores: Set<StreamStore> } | null = null;
   /** backpressure: stalls the producers feeding us while we are congested, and us as a producer */
   private flow: Flow;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** made the first time bytes wait in the transport */
+  private onWriteDeadline: (() => void) | undefined;
   // for monitoring (connz)
   readonly start = new Date();
   /** when messages or subscriptions last came in or messages went out (ms since the epoch) */
@@ -102,7 +103,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     const t = this.transport;
     t.onData((chunk) => this.received(chunk));
     t.onClose((err) => this.finish(err ? (err instanceof TlsHandshakeError ? "TLS handshake failure" : `read error: ${err.message}`) : "client closed", true));
-    t.onDrain(() => this.drained());
+    t.onDrain(() => this.flow.drained());
     this.connectTimer = setTimeout(() => {
       if (!this.connected && !this.closed) {
         this.broker.logger.debug(`${this} - no CONNECT in time`);
@@ -677,26 +678,9 @@ export class MqttConnection implements FrameHandler, Flushable {
     if (this.out.size === 0) return;
     const t = this.transport;
     t.write(this.out.take());
-    const pending = t.writableLength;
-    if (pending > 0) {
-      const max = this.broker.server.options.max_pending;
-      if (pending > max) {
-        this.slowConsumer();
-        return;
-      }
-      this.flow.wrote(pending, max);
-      if (this.deadlineTimer === undefined && !this.closed && this.connected) {
-        this.deadlineTimer = setTimeout(() => this.slowConsumer(), this.broker.server.options.write_deadline_ms);
-      }
-    }
-  }
-
-  private drained(): void {
-    if (this.deadlineTimer !== undefined) {
-      clearTimeout(this.deadlineTimer);
-      this.deadlineTimer = undefined;
-    }
-    this.flow.drained();
+    const o = this.broker.server.options;
+    const onDeadline = this.connected ? (this.onWriteDeadline ??= () => this.slowConsumer()) : undefined;
+    if (!this.flow.wrote(t.writableLength, o.max_pending, o.write_deadline_ms, onDeadline)) this.slowConsumer();
   }
 
   private slowConsumer(): void {
@@ -749,8 +733,7 @@ export class MqttConnection implements FrameHandler, Flushable {
     this.framer.stop();
     clearTimeout(this.kaTimer);
     clearTimeout(this.connectTimer);
-    clearTimeout(this.deadlineTimer);
-    this.kaTimer = this.connectTimer = this.deadlineTimer = undefined;
+    this.kaTimer = this.connectTimer = undefined;
     this.flow.close();
     const s = this.session;
     if (s !== null && s.conn === this) {

@@ -79,7 +79,8 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
   private flushedMsgs = 0;
   private pingTimer: NodeJS.Timeout | undefined;
   private authTimer: NodeJS.Timeout | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
+  /** made the first time bytes wait in the transport */
+  private onWriteDeadline: (() => void) | undefined;
   /** backpressure: stalls the producers feeding us while we are congested, and us as a producer */
   private readonly flow: Flow;
 
@@ -102,7 +103,7 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     t.onData((chunk) => this.received(chunk));
     t.onClose((err) =>
       this.closeConnection(err ? (err instanceof TlsHandshakeError ? "TLS Handshake Failure" : "Read Error") : "Client Closed"));
-    t.onDrain(() => this.drained());
+    t.onDrain(() => this.flow.drained());
     this.out.text("INFO " + this.host.infoFor(this) + "\r\n");
     this.flushNow();
     const o = this.host.options;
@@ -400,26 +401,10 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     if (this.out.size === 0) return;
     const t = this.transport;
     t.write(this.out.take());
-    const pending = t.writableLength;
-    if (pending > 0) {
-      const max = this.host.options.max_pending;
-      if (pending > max) {
-        this.slowConsumer("MaxPending");
-        return;
-      }
-      this.flow.wrote(pending, max);
-      if (this.deadlineTimer === undefined && !this.closed) {
-        this.deadlineTimer = setTimeout(() => this.slowConsumer("WriteDeadline"), this.host.options.write_deadline_ms);
-      }
+    const o = this.host.options;
+    if (!this.flow.wrote(t.writableLength, o.max_pending, o.write_deadline_ms, (this.onWriteDeadline ??= () => this.slowConsumer("WriteDeadline")))) {
+      this.slowConsumer("MaxPending");
     }
-  }
-
-  private drained(): void {
-    if (this.deadlineTimer !== undefined) {
-      clearTimeout(this.deadlineTimer);
-      this.deadlineTimer = undefined;
-    }
-    this.flow.drained();
   }
 
   private slowConsumer(why: "MaxPending" | "WriteDeadline"): void {
@@ -534,7 +519,6 @@ export class NatsConnection implements Client, ParserHandler, Flushable {
     this.parser.stop();
     clearTimeout(this.pingTimer);
     clearTimeout(this.authTimer);
-    clearTimeout(this.deadlineTimer);
     this.flow.close();
     for (const sub of this.subs.values()) {
       sub.closed = true;

@@ -124,3 +124,33 @@ test("a receiver that closes releases its producers; a closed producer is never 
   producing(prev);
   assert.equal(gone.t.paused, 1);
 });
+
+test("wrote: over max_pending is a slow consumer; the write deadline runs until a drain, once", () => {
+  mock.timers.enable({ apis: ["setTimeout"] });
+  try {
+    const { f } = flow();
+    assert.equal(f.wrote(2001, 2000), false, "over max_pending");
+    let fired = 0;
+    const onDeadline = () => void fired++;
+    assert.equal(f.wrote(0, 2000, 100, onDeadline), true);
+    mock.timers.tick(200);
+    assert.equal(fired, 0, "nothing waiting: no deadline");
+    assert.equal(f.wrote(10, 2000, 100, onDeadline), true);
+    assert.equal(f.wrote(20, 2000, 100, onDeadline), true);
+    mock.timers.tick(99);
+    f.drained();
+    mock.timers.tick(200);
+    assert.equal(fired, 0, "a drain stops the deadline");
+    f.wrote(10, 2000, 100, onDeadline);
+    f.wrote(10, 2000, 100, onDeadline);
+    mock.timers.tick(100);
+    assert.equal(fired, 1, "one deadline for bytes waiting, however many writes");
+    const g = flow().f;
+    g.wrote(10, 2000, 100, onDeadline);
+    g.close();
+    mock.timers.tick(200);
+    assert.equal(fired, 1, "a closed flow's deadline never fires");
+  } finally {
+    mock.timers.reset();
+  }
+});
